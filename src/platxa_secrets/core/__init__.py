@@ -1,0 +1,1 @@
+"""Core: crypto, store and configuration. Knows nothing of HTTP or Click."""
