@@ -1,0 +1,116 @@
+"""The `pxs` / `platxa-secrets` command line.
+
+Subcommands are imported only when called, so `pxs secret get` loads
+neither Alembic nor SQLAlchemy nor Rich: a command costs what it uses.
+Every failure is printed as one line naming the object and the rule,
+with an exit code per error family (see `platxa_secrets.errors`), and
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from platxa_secrets.errors import PlatxaSecretsError
+
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("init", "init", "Create or migrate the store and its first data key."),
+    "import": ("transfer", "import_", "Import Kubernetes Secret manifests."),
+    "export": ("transfer", "export", "Print a secret as a Kubernetes manifest."),
+    "secret": ("secret", "secret", "Read, write and version secrets."),
+    "provision": ("provision", "provision", "Create a tenant's secret from a template."),
+    "generate": ("generate", "generate", "Generate passwords, tokens and keys."),
+    "keys": ("keys", "keys", "Inspect data keys; import legacy keys."),
+    "legacy": ("legacy", "legacy", "Migrate credentials written by older code."),
+    "audit": ("audit", "audit", "Read the audit trail."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"platxa_secrets.cli.{entry[0]}")
+        command = getattr(module, entry[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or details (-vv).")
+@click.option(
+    "--debug", is_flag=True, help="Show a traceback for unexpected internal errors."
+)
+@click.version_option(package_name="platxa-secrets")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
+    """Platxa Secrets: encrypted, versioned secrets for per-tenant Odoo.
+
+    Configuration comes from PLATXA_SECRETS_* environment variables
+    (HOME, DATABASE_URL, MASTER_KEY, MASTER_KEY_FILE, ENV) and the config
+    file; see the README. Values are never taken from the command line.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.WARNING - 10 * min(verbose, 2)
+    _setup_logging(level)
+
+
+def _setup_logging(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("pxs: %(levelname)s: %(message)s"))
+    root = logging.getLogger("platxa_secrets")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the CLI, turning every failure into one line."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return cli.main(args=argv, prog_name="pxs", standalone_mode=False)
+    except PlatxaSecretsError as exc:
+        click.echo(f"pxs: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("pxs: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(141)
+    except Exception as exc:
+        if debug:
+            raise
+        # The message of an unexpected error could quote input; only its
+        # type is shown. --debug shows everything on the operator's request.
+        click.echo(
+            f"pxs: internal error ({type(exc).__name__}); rerun with --debug "
+            "for a traceback",
+            err=True,
+        )
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

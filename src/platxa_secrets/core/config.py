@@ -1,0 +1,188 @@
+"""The one configuration object, built once and passed down.
+
+Sources, strongest first: environment variables, the config file, the
+defaults below. Nothing else in the project reads `os.environ`; the CLI
+and the server call `load_config()` once and hand the result to the
+services.
+
+| setting        | environment variable            | config key      | default |
+|----------------|---------------------------------|-----------------|---------|
+| data directory | PLATXA_SECRETS_HOME             | —               | $XDG_DATA_HOME/platxa-secrets |
+| config file    | PLATXA_SECRETS_CONFIG           | —               | <home>/config.toml |
+| database       | PLATXA_SECRETS_DATABASE_URL     | database_url    | sqlite:///<home>/secrets.db |
+| environment    | PLATXA_SECRETS_ENV              | environment     | development |
+| master key     | PLATXA_SECRETS_MASTER_KEY       | master_key      | — |
+| master key file| PLATXA_SECRETS_MASTER_KEY_FILE  | master_key_file | — |
+| versions kept  | PLATXA_SECRETS_MAX_VERSIONS     | max_versions    | 10 |
+| grace period   | PLATXA_SECRETS_GRACE_PERIOD     | grace_period    | 24h |
+| key retention  | PLATXA_SECRETS_KEY_RETENTION    | key_retention   | 7d |
+| keyring refresh| PLATXA_SECRETS_KEYRING_REFRESH  | keyring_refresh | 60s |
+
+The config file is TOML. Master keys in it are accepted but discouraged:
+prefer a key file or the environment of a secret manager.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from platxa_secrets.core.durations import parse_duration
+from platxa_secrets.errors import ConfigError, PlatxaSecretsError
+
+ENV_PREFIX = "PLATXA_SECRETS_"
+ENVIRONMENTS = ("development", "production")
+_FILE_KEYS = {
+    "database_url",
+    "environment",
+    "master_key",
+    "master_key_file",
+    "max_versions",
+    "grace_period",
+    "key_retention",
+    "keyring_refresh",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one process. `master_key` is hidden from repr."""
+
+    home: Path
+    database_url: str
+    environment: str = "development"
+    master_key: str | None = field(default=None, repr=False)
+    master_key_source: str = "PLATXA_SECRETS_MASTER_KEY"
+    master_key_file: Path | None = None
+    max_versions: int = 10
+    grace_period: timedelta = timedelta(hours=24)
+    key_retention: timedelta = timedelta(days=7)
+    keyring_refresh: timedelta = timedelta(seconds=60)
+    actor: str = "os:unknown"
+    config_file: Path | None = None
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def fallback_key_file(self) -> Path:
+        """Where the development master key lives when none is supplied."""
+        return self.home / "master.key"
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """`$XDG_DATA_HOME/platxa-secrets`, as the XDG base directory spec says."""
+    xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "platxa-secrets"
+
+
+def load_config(
+    env: Mapping[str, str] | None = None, actor: str | None = None
+) -> Config:
+    """Build the configuration from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    home = Path(env.get(f"{ENV_PREFIX}HOME") or default_home(env)).expanduser()
+
+    config_path = Path(env.get(f"{ENV_PREFIX}CONFIG") or home / "config.toml")
+    from_file = _read_file(config_path, explicit=f"{ENV_PREFIX}CONFIG" in env)
+
+    def pick(key: str) -> Any:
+        env_value = env.get(ENV_PREFIX + key.upper())
+        return env_value if env_value not in (None, "") else from_file.get(key)
+
+    environment = str(pick("environment") or "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"{ENV_PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}",
+            field="environment",
+        )
+
+    key_in_env = bool(env.get(f"{ENV_PREFIX}MASTER_KEY"))
+    key_file = pick("master_key_file")
+    database_url = pick("database_url") or f"sqlite:///{home / 'secrets.db'}"
+
+    return Config(
+        home=home,
+        database_url=str(database_url),
+        environment=environment,
+        master_key=pick("master_key"),
+        master_key_source=(
+            f"{ENV_PREFIX}MASTER_KEY"
+            if key_in_env
+            else f"master_key in {config_path}"
+        ),
+        master_key_file=Path(str(key_file)).expanduser() if key_file else None,
+        max_versions=_positive_int(pick("max_versions"), "max_versions", 10),
+        grace_period=_duration(pick("grace_period"), "grace_period", "24h"),
+        key_retention=_duration(pick("key_retention"), "key_retention", "7d"),
+        keyring_refresh=_duration(pick("keyring_refresh"), "keyring_refresh", "60s"),
+        actor=actor or f"os:{_os_user()}",
+        config_file=config_path if from_file else None,
+    )
+
+
+def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
+    """Read the TOML config file; a missing default file is no error."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(
+                f"config file {path} (from {ENV_PREFIX}CONFIG) does not exist",
+                field="config_file",
+            ) from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(
+            f"config file {path} cannot be read: {exc.strerror}", field="config_file"
+        ) from None
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        # The decoder's message can quote the line, which may hold a key.
+        raise ConfigError(
+            f"config file {path} is not valid UTF-8 TOML", field="config_file"
+        ) from None
+
+    unknown = sorted(set(data) - _FILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"config file {path} has unknown settings: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(_FILE_KEYS))})",
+            field="config_file",
+        )
+    return data
+
+
+def _positive_int(value: Any, field: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{field} must be a whole number ≥ 1", field=field)
+    return number
+
+
+def _duration(value: Any, field: str, default: str) -> timedelta:
+    try:
+        return parse_duration(str(value or default), field)
+    except PlatxaSecretsError as exc:
+        raise ConfigError(exc.message, field=field) from None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"

@@ -1,0 +1,1 @@
+"""Cryptography: Fernet key parsing, the master key chain, the keyring."""

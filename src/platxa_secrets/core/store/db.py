@@ -1,0 +1,232 @@
+"""Connections and transactions over the DB-API, for SQLite and PostgreSQL.
+
+Statements are written once with `?` placeholders and translated for
+psycopg. SQLite runs in WAL mode with a busy timeout, and write
+transactions start with `BEGIN IMMEDIATE`, so concurrent writers queue
+for the lock instead of failing with "database is locked". Write
+transactions that lose a race (a unique constraint, a serialization
+failure, a lock timeout) are retried a few times before the error is
+reported.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from platxa_secrets.errors import PlatxaSecretsError, StoreError
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+SCHEMA_HEAD = "0001"
+_WRITE_ATTEMPTS = 8
+
+
+class Tx:
+    """One open transaction; the only way the store runs statements."""
+
+    def __init__(self, cursor: Any, dialect: str) -> None:
+        self._cursor = cursor
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+        self._cursor.execute(self._sql(sql), tuple(params))
+        return int(self._cursor.rowcount)
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self._cursor.execute(self._sql(sql), tuple(params))
+        row = self._cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(self._sql(sql), tuple(params))
+        return [tuple(row) for row in self._cursor.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return row[0] if row else None
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.dialect == "sqlite" else sql.replace("?", "%s")
+
+
+class Database:
+    """A database named by URL: `sqlite:///path` or `postgresql://…`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        scheme = urlsplit(url).scheme
+        if scheme == "sqlite":
+            self.dialect = "sqlite"
+            self.path = _sqlite_path(url)
+        elif scheme in ("postgresql", "postgresql+psycopg", "postgres"):
+            self.dialect = "postgresql"
+            self.path = None
+        else:
+            raise StoreError(
+                f"database URL scheme {scheme!r} is not supported; use "
+                "sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+                field="database_url",
+            )
+        self._conn: Any = None
+
+    def __repr__(self) -> str:
+        return f"Database({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The URL without a password, for messages and logs."""
+        parts = urlsplit(self.url)
+        if self.dialect == "sqlite" or not parts.password:
+            return self.url
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            parts = parts._replace(netloc=netloc)
+        return urlunsplit(parts)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.dialect == "sqlite":
+            return self.url
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+
+    def exists(self) -> bool:
+        return self.dialect != "sqlite" or bool(self.path and self.path.exists())
+
+    def connect(self, create: bool = False) -> Any:
+        """Open (once) and return the DB-API connection."""
+        if self._conn is None:
+            self._conn = (
+                self._connect_sqlite(create)
+                if self.dialect == "sqlite"
+                else self._connect_postgresql()
+            )
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read transaction: one consistent snapshot, nothing written."""
+        conn = self.connect()
+        cursor = conn.cursor()
+        if self.dialect == "sqlite":
+            cursor.execute("BEGIN")
+        try:
+            yield Tx(cursor, self.dialect)
+        finally:
+            conn.rollback() if self.dialect != "sqlite" else cursor.execute(
+                "ROLLBACK"
+            )
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        """Run `work` in a write transaction; commit, or roll back and raise.
+
+        Transient conflicts are retried with a short random back-off;
+        errors of the project (CAS mismatch, validation) are not.
+        """
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                return self._write_once(work)
+            except PlatxaSecretsError:
+                raise
+            except Exception as exc:
+                if attempt == _WRITE_ATTEMPTS or not self._transient(exc):
+                    raise self._store_error(exc) from None
+                time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311
+        raise AssertionError("unreachable")
+
+    def _write_once(self, work: Callable[[Tx], T]) -> T:
+        conn = self.connect()
+        cursor = conn.cursor()
+        if self.dialect == "sqlite":
+            cursor.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(Tx(cursor, self.dialect))
+        except BaseException:
+            conn.rollback() if self.dialect != "sqlite" else cursor.execute(
+                "ROLLBACK"
+            )
+            raise
+        conn.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
+        return result
+
+    def _transient(self, exc: Exception) -> bool:
+        if isinstance(exc, sqlite3.OperationalError):
+            return "locked" in str(exc) or "busy" in str(exc)
+        if isinstance(exc, sqlite3.IntegrityError):
+            return "UNIQUE" in str(exc)
+        sqlstate = getattr(exc, "sqlstate", None)
+        return sqlstate in ("40001", "40P01", "23505", "55P03")
+
+    def _store_error(self, exc: Exception) -> StoreError:
+        # Driver messages can quote parameters, so only the class is kept.
+        return StoreError(
+            f"database {self.display_url} failed a write "
+            f"({type(exc).__name__}); nothing was changed",
+        )
+
+    def _connect_sqlite(self, create: bool) -> sqlite3.Connection:
+        assert self.path is not None
+        if create:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        elif not self.path.exists():
+            raise StoreError(
+                f"no store at {self.path}; run `pxs init` first",
+                field="database_url",
+            )
+
+        conn = sqlite3.connect(
+            str(self.path), timeout=60, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA busy_timeout = 60000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _connect_postgresql(self) -> Any:
+        import psycopg
+
+        conninfo = urlunsplit(urlsplit(self.url)._replace(scheme="postgresql"))
+        try:
+            return psycopg.connect(conninfo, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to {self.display_url} "
+                f"({type(exc).__name__}: {_first_line(exc)})",
+                field="database_url",
+            ) from None
+
+
+def _sqlite_path(url: str) -> Path:
+    rest = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+    if not rest or rest == ":memory:":
+        raise StoreError(
+            "a SQLite database URL must name a file: sqlite:///relative/path or "
+            "sqlite:////absolute/path",
+            field="database_url",
+        )
+    return Path(rest)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -1,0 +1,23 @@
+"""Alembic environment: migrate the database named in the Alembic config.
+
+Platxa Secrets runs Alembic from code (`platxa_secrets.core.store.migrate`)
+and hands it the URL, so there is no alembic.ini to keep in step.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+url = context.config.get_main_option("sqlalchemy.url")
+assert url, "the migration runner sets sqlalchemy.url"
+
+engine = create_engine(url)
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

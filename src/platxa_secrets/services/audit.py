@@ -1,0 +1,107 @@
+"""The audit trail: one event per operation, never a value.
+
+`AuditLog.run` wraps an operation: on success the event is written in the
+same transaction as the change, so there is no change without its event;
+on failure the change is rolled back and the failure is recorded in a
+transaction of its own. Events carry names, versions and key ids only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from platxa_secrets.core.names import check_namespace
+from platxa_secrets.core.store import audit_rows
+from platxa_secrets.core.store.audit_rows import AuditEvent
+from platxa_secrets.core.store.db import Tx
+from platxa_secrets.errors import PlatxaSecretsError, ValidationError
+from platxa_secrets.services.runtime import Runtime
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What an operation fills in for its event while it runs."""
+
+    version: int | None = None
+    key_names: Iterable[str] = field(default_factory=tuple)
+    kid: str | None = None
+    detail: str | None = None
+
+
+class AuditLog:
+    """Records and lists audit events."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def run(
+        self,
+        action: str,
+        namespace: str | None,
+        name: str | None,
+        work: Callable[[Tx, Outcome], T],
+    ) -> T:
+        """Run `work` in a write transaction and record its event."""
+        outcome = Outcome()
+        base = self._event(action, namespace, name)
+
+        def transaction(tx: Tx) -> T:
+            result = work(tx, outcome)
+            audit_rows.append(tx, _filled(base, outcome, "ok"))
+            return result
+
+        try:
+            result = self._runtime.database.write(transaction)
+        except PlatxaSecretsError as exc:
+            self._record_failure(replace(_filled(base, outcome, "error"), detail=exc.message))
+            log.info("%s %s/%s failed: %s", action, namespace, name, exc.message)
+            raise
+
+        log.info("%s %s/%s version %s", action, namespace, name, outcome.version)
+        return result
+
+    def _record_failure(self, event: AuditEvent) -> None:
+        """Write a failure event; a store that cannot take it is logged."""
+        try:
+            self._runtime.database.write(lambda tx: audit_rows.append(tx, event))
+        except PlatxaSecretsError as exc:
+            log.warning("could not record failed %s: %s", event.action, exc.message)
+
+    def list(self, namespace: str | None = None, limit: int = 50) -> list[AuditEvent]:
+        """The newest events first."""
+        if namespace is not None:
+            check_namespace(namespace)
+        if not 1 <= limit <= 100_000:
+            raise ValidationError("limit must be between 1 and 100000", field="limit")
+
+        self._runtime.ready()
+        with self._runtime.database.read() as tx:
+            return audit_rows.recent(tx, namespace, limit)
+
+    def _event(self, action: str, namespace: str | None, name: str | None) -> AuditEvent:
+        return AuditEvent(
+            at=self._runtime.now(),
+            actor=self._runtime.actor,
+            action=action,
+            outcome="",
+            request_id=self._runtime.request_id,
+            namespace=namespace,
+            name=name,
+        )
+
+
+def _filled(base: AuditEvent, outcome: Outcome, result: str) -> AuditEvent:
+    return replace(
+        base,
+        outcome=result,
+        version=outcome.version,
+        key_names=tuple(outcome.key_names),
+        kid=outcome.kid,
+        detail=outcome.detail,
+    )

@@ -1,0 +1,462 @@
+"""Secrets: versioned maps of key → bytes, encrypted under the keyring.
+
+Every write makes a new version; reads take a version (default: the
+newest). A write may carry check-and-set (`cas`): 0 means "only if the
+secret does not exist", N means "only if the newest version is N".
+Delete is soft and reversible; destroy clears the ciphertexts of the
+versions it names for good. Versions beyond `max_versions` are pruned.
+
+Each value is encrypted bound to `namespace/name/version/key`, so a
+ciphertext moved to another row no longer decrypts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from platxa_secrets.core import names
+from platxa_secrets.core.crypto.compare import secret_equal
+from platxa_secrets.core.crypto.keyring import Keyring
+from platxa_secrets.core.secret_types import check_type_rules
+from platxa_secrets.core.store import secret_rows
+from platxa_secrets.core.store.db import Tx
+from platxa_secrets.core.store.secret_rows import SecretRow, ValueRow, VersionRow
+from platxa_secrets.errors import ConflictError, NotFoundError, ValidationError
+from platxa_secrets.services.audit import AuditLog, Outcome
+from platxa_secrets.services.runtime import Runtime
+
+OPAQUE = "Opaque"
+
+
+def value_context(namespace: str, name: str, version: int, key: str) -> str:
+    """The identity a stored value is bound to."""
+    return f"{namespace}/{name}/{version}/{key}"
+
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One decrypted version. `data` never appears in repr."""
+
+    namespace: str
+    name: str
+    version: int
+    type: str
+    created_at: str
+    created_by: str
+    data: dict[str, bytes] = field(repr=False)
+    kids: dict[str, str] = field(default_factory=dict)
+    legacy_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A version without values: for history, listings and write results."""
+
+    namespace: str
+    name: str
+    version: int
+    type: str
+    state: str
+    created_at: str
+    created_by: str
+    keys: tuple[str, ...]
+    kids: tuple[str, ...]
+    deleted_at: str | None = None
+    destroyed_at: str | None = None
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """One secret to write, as import and provisioning batch them."""
+
+    namespace: str
+    name: str
+    data: Mapping[str, bytes] = field(repr=False)
+    type: str | None = None
+    replace: bool = True
+
+
+class SecretService:
+    """Create, read, version, delete and destroy secrets."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._audit = AuditLog(runtime)
+
+    # -- writes ------------------------------------------------------------
+
+    def put(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, bytes],
+        *,
+        secret_type: str | None = None,
+        cas: int | None = None,
+        replace: bool = False,
+        remove: Iterable[str] = (),
+        skip_unchanged: bool = False,
+    ) -> VersionInfo:
+        """Write a new version of `namespace/name`.
+
+        Without `replace` the given keys are merged onto the newest live
+        version; `remove` drops keys. With `skip_unchanged`, a write that
+        would store the same type and values is not made (import and
+        provisioning are then idempotent).
+        """
+        _check_identity(namespace, name)
+        for key in [*data, *remove]:
+            names.check_key(key, f"key {key!r}")
+        if secret_type is not None:
+            names.check_type(secret_type)
+        if cas is not None and cas < 0:
+            raise ValidationError("cas must be 0 or a version number", field="cas")
+
+        keyring = self._runtime.keyring()
+
+        def work(tx: Tx, outcome: Outcome) -> VersionInfo:
+            return self._write(
+                tx,
+                outcome,
+                keyring,
+                WriteRequest(namespace, name, dict(data), secret_type, replace),
+                cas=cas,
+                remove=tuple(remove),
+                skip_unchanged=skip_unchanged,
+            )
+
+        return self._audit.run("secret.write", namespace, name, work)
+
+    def put_many(
+        self, requests: Sequence[WriteRequest], action: str = "secret.import"
+    ) -> list[VersionInfo]:
+        """Write several secrets in one transaction: all or nothing."""
+        for request in requests:
+            _check_identity(request.namespace, request.name)
+            for key in request.data:
+                names.check_key(key, f"key {key!r}")
+        keyring = self._runtime.keyring()
+
+        def work(tx: Tx, outcome: Outcome) -> list[VersionInfo]:
+            written = [
+                self._write(tx, Outcome(), keyring, r, skip_unchanged=True)
+                for r in requests
+            ]
+            outcome.detail = (
+                f"{sum(w.changed for w in written)} of {len(written)} secrets "
+                "written"
+            )
+            outcome.key_names = sorted({k for w in written for k in w.keys})
+            return written
+
+        namespaces = {r.namespace for r in requests}
+        namespace = namespaces.pop() if len(namespaces) == 1 else None
+        return self._audit.run(action, namespace, None, work)
+
+    def update(
+        self,
+        namespace: str,
+        name: str,
+        change: Callable[[SecretVersion | None], WriteRequest],
+        action: str = "secret.write",
+    ) -> VersionInfo:
+        """Read the newest live version, let `change` compute the next, write.
+
+        Read and write happen in one transaction, so nothing can slip in
+        between; an unchanged result writes no version.
+        """
+        _check_identity(namespace, name)
+        keyring = self._runtime.keyring()
+
+        def work(tx: Tx, outcome: Outcome) -> VersionInfo:
+            secret = secret_rows.find_secret(tx, namespace, name, lock=True)
+            request = change(self._previous(tx, keyring, secret))
+            return self._write(tx, outcome, keyring, request, skip_unchanged=True)
+
+        return self._audit.run(action, namespace, name, work)
+
+    def _write(
+        self,
+        tx: Tx,
+        outcome: Outcome,
+        keyring: Keyring,
+        request: WriteRequest,
+        *,
+        cas: int | None = None,
+        remove: tuple[str, ...] = (),
+        skip_unchanged: bool = False,
+    ) -> VersionInfo:
+        namespace, name = request.namespace, request.name
+        target = f"{namespace}/{name}"
+        secret = secret_rows.find_secret(tx, namespace, name, lock=True)
+        current = secret.current_version if secret else 0
+        _check_cas(cas, current, target)
+
+        previous = self._previous(tx, keyring, secret)
+        data = {} if request.replace or previous is None else dict(previous.data)
+        data.update(request.data)
+        for key in remove:
+            if key not in data:
+                raise NotFoundError(f"{target} has no key {key!r} to remove", key=key)
+            del data[key]
+
+        secret_type = request.type or (previous.type if previous else OPAQUE)
+        names.check_size(data, target)
+        check_type_rules(secret_type, data, target)
+        outcome.key_names = sorted(data)
+
+        if skip_unchanged and previous is not None and _same(previous, data, secret_type):
+            outcome.version = current
+            outcome.detail = "unchanged"
+            return _info_of(previous, changed=False)
+
+        if secret is None:
+            secret = secret_rows.create_secret(tx, namespace, name, self._runtime.now())
+        version = current + 1
+        values = [
+            ValueRow(key, keyring.active_kid, keyring.encrypt(
+                value, value_context(namespace, name, version, key)
+            ))
+            for key, value in sorted(data.items())
+        ]
+        now = self._runtime.now()
+        secret_rows.add_version(
+            tx, secret, version, secret_type, values, now, self._runtime.actor
+        )
+        secret_rows.prune(tx, secret.id, version - self._runtime.config.max_versions + 1)
+
+        outcome.version, outcome.kid = version, keyring.active_kid
+        return VersionInfo(
+            namespace, name, version, secret_type, "live", now, self._runtime.actor,
+            tuple(sorted(data)), (keyring.active_kid or "",),
+        )
+
+    def _previous(
+        self, tx: Tx, keyring: Keyring, secret: SecretRow | None
+    ) -> SecretVersion | None:
+        """The newest version if it is live, decrypted; else None."""
+        if secret is None:
+            return None
+        row = secret_rows.get_version(tx, secret.id, secret.current_version)
+        if row is None or row.state != "live":
+            return None
+        return self._decrypt(tx, keyring, secret, row)
+
+    # -- reads -------------------------------------------------------------
+
+    def get(
+        self, namespace: str, name: str, version: int | None = None
+    ) -> SecretVersion:
+        """Decrypt one version (default: the newest); the read is audited."""
+        _check_identity(namespace, name)
+        keyring = self._runtime.keyring()
+
+        def work(tx: Tx, outcome: Outcome) -> SecretVersion:
+            secret, row = _readable(tx, namespace, name, version)
+            outcome.version = row.version
+            result = self._decrypt(tx, keyring, secret, row)
+            outcome.key_names = sorted(result.data)
+            outcome.kid = ",".join(sorted(set(result.kids.values()))) or None
+            return result
+
+        return self._audit.run("secret.read", namespace, name, work)
+
+    def history(self, namespace: str, name: str) -> list[VersionInfo]:
+        """Every kept version, oldest first, without values."""
+        _check_identity(namespace, name)
+        self._runtime.ready()
+        with self._runtime.database.read() as tx:
+            secret = _existing(tx, namespace, name)
+            keys = secret_rows.key_names_by_version(tx, secret.id)
+            return [
+                _info(namespace, name, row, keys.get(row.version, []))
+                for row in secret_rows.list_versions(tx, secret.id)
+            ]
+
+    def list(self, namespace: str | None = None) -> list[VersionInfo]:
+        """The newest version of every secret (in one namespace)."""
+        if namespace is not None:
+            names.check_namespace(namespace)
+        self._runtime.ready()
+        with self._runtime.database.read() as tx:
+            keys = secret_rows.current_keys(tx, namespace)
+            return [
+                _info(secret.namespace, secret.name, row, keys.get(secret.id, []))
+                for secret, row in secret_rows.list_secrets(tx, namespace)
+            ]
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def delete(
+        self, namespace: str, name: str, versions: Sequence[int] = ()
+    ) -> list[int]:
+        """Soft-delete versions (default: the newest); undo with `undelete`."""
+        return self._mark("secret.delete", namespace, name, versions)
+
+    def undelete(
+        self, namespace: str, name: str, versions: Sequence[int] = ()
+    ) -> list[int]:
+        """Restore soft-deleted versions (default: the newest)."""
+        return self._mark("secret.undelete", namespace, name, versions)
+
+    def destroy(
+        self, namespace: str, name: str, versions: Sequence[int] = ()
+    ) -> list[int]:
+        """Erase the ciphertexts of versions (default: the newest) for good."""
+        return self._mark("secret.destroy", namespace, name, versions)
+
+    def _mark(
+        self, action: str, namespace: str, name: str, versions: Sequence[int]
+    ) -> list[int]:
+        _check_identity(namespace, name)
+        self._runtime.ready()
+
+        def work(tx: Tx, outcome: Outcome) -> list[int]:
+            secret = _existing(tx, namespace, name, lock=True)
+            chosen = sorted(set(versions)) or [secret.current_version]
+            rows = [_version_row(tx, secret, v) for v in chosen]
+            now, actor = self._runtime.now(), self._runtime.actor
+            changed = _apply_mark(tx, action, secret, rows, now, actor)
+            outcome.version = chosen[-1]
+            outcome.detail = f"versions {','.join(map(str, chosen))}"
+            return changed
+
+        return self._audit.run(action, namespace, name, work)
+
+    # -- decryption ----------------------------------------------------------
+
+    def _decrypt(
+        self, tx: Tx, keyring: Keyring, secret: SecretRow, row: VersionRow
+    ) -> SecretVersion:
+        data: dict[str, bytes] = {}
+        kids: dict[str, str] = {}
+        legacy: list[str] = []
+        for value in secret_rows.get_values(tx, secret.id, row.version):
+            context = value_context(secret.namespace, secret.name, row.version, value.key)
+            target = f"{secret.namespace}/{secret.name} v{row.version} key {value.key}"
+            decrypted = keyring.decrypt(value.ciphertext or "", context, target)
+            data[value.key] = decrypted.value
+            kids[value.key] = decrypted.kid
+            if decrypted.legacy:
+                legacy.append(value.key)
+        return SecretVersion(
+            secret.namespace, secret.name, row.version, row.type, row.created_at,
+            row.created_by, data, kids, tuple(legacy),
+        )
+
+
+def _check_identity(namespace: str, name: str) -> None:
+    names.check_namespace(namespace)
+    names.check_name(name)
+
+
+def _check_cas(cas: int | None, current: int, target: str) -> None:
+    if cas is None or cas == current:
+        return
+    if cas == 0:
+        raise ConflictError(
+            f"check-and-set failed for {target}: cas=0 requires that the secret "
+            f"does not exist, and its newest version is {current}",
+            target=target,
+        )
+    raise ConflictError(
+        f"check-and-set failed for {target}: expected newest version {cas}, "
+        f"found {current}",
+        target=target,
+    )
+
+
+def _existing(tx: Tx, namespace: str, name: str, lock: bool = False) -> SecretRow:
+    secret = secret_rows.find_secret(tx, namespace, name, lock=lock)
+    if secret is None:
+        raise NotFoundError(
+            f"secret {namespace}/{name} does not exist",
+            namespace=namespace,
+            name=name,
+        )
+    return secret
+
+
+def _version_row(tx: Tx, secret: SecretRow, version: int) -> VersionRow:
+    row = secret_rows.get_version(tx, secret.id, version)
+    if row is None:
+        raise NotFoundError(
+            f"version {version} of {secret.namespace}/{secret.name} does not exist "
+            f"(newest is {secret.current_version}; older versions may be pruned)",
+            namespace=secret.namespace,
+            name=secret.name,
+            version=version,
+        )
+    return row
+
+
+def _readable(
+    tx: Tx, namespace: str, name: str, version: int | None
+) -> tuple[SecretRow, VersionRow]:
+    secret = _existing(tx, namespace, name)
+    row = _version_row(tx, secret, version or secret.current_version)
+    target = f"version {row.version} of {namespace}/{name}"
+    if row.state == "destroyed":
+        raise NotFoundError(
+            f"{target} was destroyed at {row.destroyed_at}",
+            namespace=namespace, name=name, version=row.version,
+        )
+    if row.state == "deleted":
+        raise NotFoundError(
+            f"{target} is deleted; restore it with `pxs secret undelete "
+            f"{namespace}/{name} --version {row.version}`",
+            namespace=namespace, name=name, version=row.version,
+        )
+    return secret, row
+
+
+def _apply_mark(
+    tx: Tx, action: str, secret: SecretRow, rows: list[VersionRow], now: str, actor: str
+) -> list[int]:
+    """Change the state of versions; refuse what cannot be done."""
+    target = f"{secret.namespace}/{secret.name}"
+    destroyed = [r.version for r in rows if r.state == "destroyed"]
+    if destroyed and action != "secret.destroy":
+        raise ConflictError(
+            f"version(s) {', '.join(map(str, destroyed))} of {target} are destroyed "
+            "and cannot be deleted or restored",
+            target=target,
+        )
+
+    if action == "secret.delete":
+        chosen = [r.version for r in rows if r.state == "live"]
+        secret_rows.set_deleted(tx, secret.id, chosen, now, actor)
+    elif action == "secret.undelete":
+        chosen = [r.version for r in rows if r.state == "deleted"]
+        secret_rows.set_deleted(tx, secret.id, chosen, None, None)
+    else:
+        chosen = [r.version for r in rows if r.state != "destroyed"]
+        secret_rows.destroy(tx, secret.id, chosen, now)
+    return chosen
+
+
+def _same(previous: SecretVersion, data: Mapping[str, bytes], secret_type: str) -> bool:
+    if previous.type != secret_type or set(previous.data) != set(data):
+        return False
+    return all(secret_equal(previous.data[k], data[k]) for k in data)
+
+
+def _info(
+    namespace: str, name: str, row: VersionRow, keys: list[tuple[str, str]]
+) -> VersionInfo:
+    return VersionInfo(
+        namespace, name, row.version, row.type, row.state, row.created_at,
+        row.created_by, tuple(k for k, _ in keys),
+        tuple(sorted({kid for _, kid in keys if kid})),
+        row.deleted_at, row.destroyed_at,
+    )
+
+
+def _info_of(version: SecretVersion, changed: bool) -> VersionInfo:
+    return VersionInfo(
+        version.namespace, version.name, version.version, version.type, "live",
+        version.created_at, version.created_by, tuple(sorted(version.data)),
+        tuple(sorted(set(version.kids.values()))), changed=changed,
+    )
