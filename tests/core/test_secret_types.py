@@ -57,9 +57,7 @@ def test_constants_are_the_kubernetes_type_names() -> None:
     assert st.SECRET_TYPE_SSH_AUTH == "kubernetes.io/ssh-auth"
     assert st.SECRET_TYPE_DOCKERCFG == "kubernetes.io/dockercfg"
     assert st.SECRET_TYPE_DOCKER_CONFIG_JSON == "kubernetes.io/dockerconfigjson"
-    assert (
-        st.SECRET_TYPE_SERVICE_ACCOUNT_TOKEN == "kubernetes.io/service-account-token"
-    )
+    assert st.SECRET_TYPE_SERVICE_ACCOUNT_TOKEN == "kubernetes.io/service-account-token"
     assert st.SECRET_TYPE_BOOTSTRAP_TOKEN == "bootstrap.kubernetes.io/token"
     assert len(st.WELL_KNOWN_TYPES) == 8
 
@@ -101,9 +99,7 @@ def test_ssh_auth_accepts_a_private_key() -> None:
     check_type_rules(st.SECRET_TYPE_SSH_AUTH, {"ssh-privatekey": b"k"}, TARGET)
 
 
-@pytest.mark.parametrize(
-    "data", [{"id_rsa": CANARY.encode()}, {"ssh-privatekey": b""}]
-)
+@pytest.mark.parametrize("data", [{"id_rsa": CANARY.encode()}, {"ssh-privatekey": b""}])
 def test_ssh_auth_without_a_non_empty_private_key_is_refused(
     data: dict[str, bytes],
 ) -> None:

@@ -31,9 +31,17 @@ def list_(namespace: str | None, limit: int, fmt: str) -> None:
         None,
         ["ID", "AT", "ACTOR", "ACTION", "TARGET", "VERSION", "KEYS", "KID", "OUTCOME"],
         [
-            (e.id, e.at, e.actor, e.action,
-             "/".join(p for p in (e.namespace, e.name) if p) or "-",
-             e.version, " ".join(e.key_names), e.kid, e.outcome)
+            (
+                e.id,
+                e.at,
+                e.actor,
+                e.action,
+                "/".join(p for p in (e.namespace, e.name) if p) or "-",
+                e.version,
+                " ".join(e.key_names),
+                e.kid,
+                e.outcome,
+            )
             for e in events
         ],
     )

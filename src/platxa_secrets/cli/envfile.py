@@ -50,7 +50,9 @@ def _value(raw: str, where: str) -> str:
         quote = raw[0]
         end = _closing(raw, quote)
         if end < 0:
-            raise ValidationError(f"{where}: unterminated {quote} quote", field="env_file")
+            raise ValidationError(
+                f"{where}: unterminated {quote} quote", field="env_file"
+            )
         if raw[end + 1 :].strip() and not raw[end + 1 :].strip().startswith("#"):
             raise ValidationError(
                 f"{where}: unexpected text after the closing quote", field="env_file"

@@ -33,15 +33,28 @@ def generate() -> None:
 
 @generate.command()
 @click.option("--length", "-l", default=32, show_default=True, type=int)
-@click.option("--classes", default="lower,upper,digits,symbols", show_default=True,
-              help="Character classes, comma-separated.")
+@click.option(
+    "--classes",
+    default="lower,upper,digits,symbols",
+    show_default=True,
+    help="Character classes, comma-separated.",
+)
 @click.option("--no-symbols", is_flag=True, help="Letters and digits only.")
 @click.option("--exclude", default="", help="Characters never to use (e.g. 'O0Il1').")
-@click.option("--no-require-each", is_flag=True,
-              help="Do not force at least one character of each class.")
+@click.option(
+    "--no-require-each",
+    is_flag=True,
+    help="Do not force at least one character of each class.",
+)
 @_FILE
-def password(length: int, classes: str, no_symbols: bool, exclude: str,
-             no_require_each: bool, path: Path | None) -> None:
+def password(
+    length: int,
+    classes: str,
+    no_symbols: bool,
+    exclude: str,
+    no_require_each: bool,
+    path: Path | None,
+) -> None:
     """A random password with every chosen character class present."""
     from platxa_secrets.services.generators import generate_password
 
@@ -55,10 +68,21 @@ def password(length: int, classes: str, no_symbols: bool, exclude: str,
 
 
 @generate.command()
-@click.option("--bytes", "nbytes", default=32, show_default=True, type=int,
-              help="Entropy in bytes.")
-@click.option("--format", "encoding", type=click.Choice(["hex", "urlsafe"]),
-              default="urlsafe", show_default=True)
+@click.option(
+    "--bytes",
+    "nbytes",
+    default=32,
+    show_default=True,
+    type=int,
+    help="Entropy in bytes.",
+)
+@click.option(
+    "--format",
+    "encoding",
+    type=click.Choice(["hex", "urlsafe"]),
+    default="urlsafe",
+    show_default=True,
+)
 @_FILE
 def token(nbytes: int, encoding: str, path: Path | None) -> None:
     """A random token sized in bytes of entropy."""

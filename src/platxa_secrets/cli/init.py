@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import click
 
 from platxa_secrets.cli.context import runtime
@@ -12,28 +14,15 @@ from platxa_secrets.cli.output import FORMAT_OPTION, emit_json, info
 @FORMAT_OPTION
 def init(fmt: str) -> None:
     """Create the store (or migrate it) and an active data key. Idempotent."""
-    from platxa_secrets.core.store.migrate import upgrade
-    from platxa_secrets.services.keys import KeyService
+    from platxa_secrets.services.initialise import initialise
 
-    rt = runtime()
-    master = rt.master_keys
-    rt.database.connect(create=True)
-    upgrade(rt.database)
-    created = KeyService(rt).ensure_active()
-    active = rt.keyring().active_kid
-
-    summary = {
-        "database": rt.database.display_url,
-        "master_key_source": master.source,
-        "master_key_id": master.primary_id,
-        "development_key": master.source == str(rt.config.fallback_key_file),
-        "active_kid": active,
-        "created_key": created is not None,
-    }
+    result = initialise(runtime())
     if fmt == "json":
-        emit_json(summary)
+        emit_json(asdict(result))
         return
-    info(f"store     {summary['database']}")
-    info(f"master key {master.primary_id} from {master.source}")
-    state = "created" if created else "already active"
-    info(f"data key  {active} ({state})")
+
+    info(f"store      {result.database}")
+    source = "development key file" if result.development_key else "from"
+    info(f"master key {result.master_key_id} {source} {result.master_key_source}")
+    state = "created" if result.created_key else "already active"
+    info(f"data key   {result.active_kid} ({state})")

@@ -28,18 +28,39 @@ def list_(fmt: str) -> None:
         return
     emit_table(
         None,
-        ["KID", "STATE", "ORIGIN", "MASTER", "CREATED", "ACTIVATED", "RETIRED", "CIPHERTEXTS"],
         [
-            (k.kid, k.state, k.origin, k.master_kid, k.created_at, k.activated_at,
-             k.retired_at, k.ciphertexts)
+            "KID",
+            "STATE",
+            "ORIGIN",
+            "MASTER",
+            "CREATED",
+            "ACTIVATED",
+            "RETIRED",
+            "CIPHERTEXTS",
+        ],
+        [
+            (
+                k.kid,
+                k.state,
+                k.origin,
+                k.master_kid,
+                k.created_at,
+                k.activated_at,
+                k.retired_at,
+                k.ciphertexts,
+            )
             for k in found
         ],
     )
 
 
 @keys.command("import-legacy")
-@click.option("--keys-file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Old key strings, one a line (Fernet keys or raw strings).")
+@click.option(
+    "--keys-file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Old key strings, one a line (Fernet keys or raw strings).",
+)
 def import_legacy(keys_file: Path) -> None:
     """Add old keys as decrypt-only keys, so bare legacy tokens can be read."""
     from platxa_secrets.services.keys import KeyService

@@ -31,17 +31,36 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 @legacy.command("migrate")
-@click.option("--keys-file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The old key strings, one a line (Fernet keys or raw strings).")
-@click.option("--csv", "csv_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The export of old rows, with a header line.")
-@click.option("--namespace-column", required=True, help="Column naming each row's namespace.")
-@click.option("--secret", "secret_name", required=True, help="Name of the secret per row.")
-@click.option("--encrypted", multiple=True, metavar="KEY=COL", help="Encrypted column → key.")
+@click.option(
+    "--keys-file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The old key strings, one a line (Fernet keys or raw strings).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The export of old rows, with a header line.",
+)
+@click.option(
+    "--namespace-column", required=True, help="Column naming each row's namespace."
+)
+@click.option(
+    "--secret", "secret_name", required=True, help="Name of the secret per row."
+)
+@click.option(
+    "--encrypted", multiple=True, metavar="KEY=COL", help="Encrypted column → key."
+)
 @click.option("--plain", multiple=True, metavar="KEY=COL", help="Plain column → key.")
 @click.option("--type", "secret_type", default="Opaque", show_default=True)
-@click.option("--dry-run", is_flag=True, help="Decrypt and check everything, write nothing.")
-@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--dry-run", is_flag=True, help="Decrypt and check everything, write nothing."
+)
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table"
+)
 def migrate(
     keys_file: Path,
     csv_path: Path,
@@ -59,25 +78,36 @@ def migrate(
     from platxa_secrets.services.secrets import SecretService
 
     if not encrypted:
-        raise ValidationError("give at least one --encrypted KEY=COLUMN", field="encrypted")
+        raise ValidationError(
+            "give at least one --encrypted KEY=COLUMN", field="encrypted"
+        )
     mapping = LegacyMapping(
-        namespace_column, secret_name, _pairs(encrypted, "--encrypted"),
-        _pairs(plain, "--plain"), secret_type,
+        namespace_column,
+        secret_name,
+        _pairs(encrypted, "--encrypted"),
+        _pairs(plain, "--plain"),
+        secret_type,
     )
-    key_lines = read_file(keys_file, "--keys-file").decode("utf-8", "replace").splitlines()
+    key_lines = (
+        read_file(keys_file, "--keys-file").decode("utf-8", "replace").splitlines()
+    )
     keys = [
         parse_legacy_key_line(line, f"--keys-file line {number}")
         for number, line in enumerate(key_lines, start=1)
         if line.strip()
     ]
     if not keys:
-        raise ValidationError(f"--keys-file {keys_file} holds no keys", field="keys_file")
+        raise ValidationError(
+            f"--keys-file {keys_file} holds no keys", field="keys_file"
+        )
     if keys_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         info(f"warning: {keys_file} is readable by group or others; chmod 600 it")
 
     plan = plan_migration(read_file(csv_path, "--csv"), str(csv_path), keys, mapping)
-    written = [] if dry_run else SecretService(runtime()).put_many(
-        plan.requests, action="legacy.migrate"
+    written = (
+        []
+        if dry_run
+        else SecretService(runtime()).put_many(plan.requests, action="legacy.migrate")
     )
 
     summary = {
@@ -85,7 +115,9 @@ def migrate(
         "dry_run": dry_run,
         "written": sum(1 for w in written if w.changed),
         "unchanged": sum(1 for w in written if not w.changed),
-        "values_by_legacy_key": {f"line {k}": n for k, n in sorted(plan.by_key.items())},
+        "values_by_legacy_key": {
+            f"line {k}": n for k, n in sorted(plan.by_key.items())
+        },
         "empty_cells": plan.empty_cells,
         "secrets": [f"{r.namespace}/{r.name}" for r in plan.requests],
     }
@@ -93,8 +125,13 @@ def migrate(
         emit_json(summary)
         return
     action = "checked" if dry_run else "migrated"
-    info(f"{action} {plan.rows} rows into {len(plan.requests)} secrets named {secret_name}")
+    info(
+        f"{action} {plan.rows} rows into {len(plan.requests)} secrets "
+        f"named {secret_name}"
+    )
     for key, count in sorted(plan.by_key.items()):
         info(f"  {count} values decrypted with legacy key {key}")
     if not dry_run:
-        info(f"  {summary['written']} written, {summary['unchanged']} already up to date")
+        info(
+            f"  {summary['written']} written, {summary['unchanged']} already up to date"
+        )

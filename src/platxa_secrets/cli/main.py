@@ -23,7 +23,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("transfer", "import_", "Import Kubernetes Secret manifests."),
     "export": ("transfer", "export", "Print a secret as a Kubernetes manifest."),
     "secret": ("secret", "secret", "Read, write and version secrets."),
-    "provision": ("provision", "provision", "Create a tenant's secret from a template."),
+    "provision": (
+        "provision",
+        "provision",
+        "Create a tenant's secret from a template.",
+    ),
     "generate": ("generate", "generate", "Generate passwords, tokens and keys."),
     "keys": ("keys", "keys", "Inspect data keys; import legacy keys."),
     "legacy": ("legacy", "legacy", "Migrate credentials written by older code."),
@@ -46,7 +50,9 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)

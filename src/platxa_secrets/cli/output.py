@@ -27,7 +27,9 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
 
 
-def emit_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def emit_table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     """Print rows as a table on a terminal, or tab-separated when piped."""
     from rich.console import Console
     from rich.table import Table

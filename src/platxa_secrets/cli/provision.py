@@ -15,12 +15,24 @@ from platxa_secrets.errors import ValidationError
 
 @click.command()
 @click.argument("namespace")
-@click.option("--template", "-t", default="odoo", show_default=True,
-              help="A built-in template name or a template YAML file.")
-@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="A template parameter. Secret parameters take NAME=@PATH or NAME=-.")
+@click.option(
+    "--template",
+    "-t",
+    default="odoo",
+    show_default=True,
+    help="A built-in template name or a template YAML file.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A template parameter. Secret parameters take NAME=@PATH or NAME=-.",
+)
 @FORMAT_OPTION
-def provision(namespace: str, template: str, settings: tuple[str, ...], fmt: str) -> None:
+def provision(
+    namespace: str, template: str, settings: tuple[str, ...], fmt: str
+) -> None:
     """Create or complete a tenant's secret from a template (idempotent).
 
     Generated values that already exist are kept; only what changed is
@@ -49,8 +61,10 @@ def provision(namespace: str, template: str, settings: tuple[str, ...], fmt: str
         )
         return
     state = "provisioned" if written.changed else "unchanged"
-    info(f"{state} {written.namespace}/{written.name} version {written.version} "
-         f"from template {chosen.name}")
+    info(
+        f"{state} {written.namespace}/{written.name} version {written.version} "
+        f"from template {chosen.name}"
+    )
     if result.generated:
         info(f"  generated: {', '.join(result.generated)}")
     if result.kept:
@@ -63,7 +77,9 @@ def _parameters(settings: tuple[str, ...], secret: set[str]) -> dict[str, str]:
     for position, setting in enumerate(settings, start=1):
         name, sep, value = setting.partition("=")
         if not sep or not name:
-            raise ValidationError(f"--set number {position} must be NAME=VALUE", field="set")
+            raise ValidationError(
+                f"--set number {position} must be NAME=VALUE", field="set"
+            )
         if name in params:
             raise ValidationError(f"parameter {name!r} is set twice", field=name)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-
 import re
 import shlex
 import sys
@@ -49,7 +48,9 @@ def secret() -> None:
     help="json/yaml: base64 data (exact bytes); env: KEY='value' lines; "
     "raw: the bytes of one key. Default: raw with --key, env otherwise.",
 )
-def get(ref: tuple[str, str], key: str | None, version: int | None, fmt: str | None) -> None:
+def get(
+    ref: tuple[str, str], key: str | None, version: int | None, fmt: str | None
+) -> None:
     """Print the values of a secret (decrypted)."""
     result = SecretService(runtime()).get(*ref, version=version)
     data = result.data
@@ -73,7 +74,9 @@ def get(ref: tuple[str, str], key: str | None, version: int | None, fmt: str | N
             "name": result.name,
             "type": result.type,
             "version": result.version,
-            "data": {k: base64.b64encode(v).decode("ascii") for k, v in sorted(data.items())},
+            "data": {
+                k: base64.b64encode(v).decode("ascii") for k, v in sorted(data.items())
+            },
         }
         if fmt == "json":
             emit_json(document)
@@ -124,7 +127,9 @@ def _emit_env(result: SecretVersion, data: dict[str, bytes]) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Read KEY=VALUE lines from a .env file.",
 )
-@click.option("--prompt", "prompts", multiple=True, metavar="KEY", help="Ask for KEY's value.")
+@click.option(
+    "--prompt", "prompts", multiple=True, metavar="KEY", help="Ask for KEY's value."
+)
 @click.option(
     "--generate",
     "generated",
@@ -134,7 +139,11 @@ def _emit_env(result: SecretVersion, data: dict[str, bytes]) -> None:
 )
 @click.option("--remove", "removed", multiple=True, metavar="KEY", help="Drop KEY.")
 @click.option("--type", "secret_type", help="Secret type (default: kept, or Opaque).")
-@click.option("--cas", type=click.IntRange(min=0), help="Write only if the newest version is N (0: new).")
+@click.option(
+    "--cas",
+    type=click.IntRange(min=0),
+    help="Write only if the newest version is N (0: new).",
+)
 @click.option("--replace", is_flag=True, help="Drop keys that are not given.")
 @FORMAT_OPTION
 def set_(
@@ -219,8 +228,16 @@ def list_(namespace: str | None, fmt: str) -> None:
         None,
         ["NAMESPACE", "NAME", "TYPE", "VERSION", "STATE", "KEYS", "KID", "UPDATED"],
         [
-            (s.namespace, s.name, s.type, s.version, s.state, " ".join(s.keys),
-             " ".join(s.kids), s.created_at)
+            (
+                s.namespace,
+                s.name,
+                s.type,
+                s.version,
+                s.state,
+                " ".join(s.keys),
+                " ".join(s.kids),
+                s.created_at,
+            )
             for s in secrets
         ],
     )
@@ -239,8 +256,15 @@ def history(ref: tuple[str, str], fmt: str) -> None:
         f"{ref[0]}/{ref[1]}",
         ["VERSION", "STATE", "TYPE", "CREATED", "BY", "KEYS", "KID"],
         [
-            (v.version, v.state, v.type, v.created_at, v.created_by, " ".join(v.keys),
-             " ".join(v.kids))
+            (
+                v.version,
+                v.state,
+                v.type,
+                v.created_at,
+                v.created_by,
+                " ".join(v.keys),
+                " ".join(v.kids),
+            )
             for v in versions
         ],
     )
@@ -253,7 +277,10 @@ def _lifecycle(action: str, help_text: str) -> click.Command:
     @click.command(action, help=help_text)
     @REF
     @click.option(
-        "--version", "versions", multiple=True, type=click.IntRange(min=1),
+        "--version",
+        "versions",
+        multiple=True,
+        type=click.IntRange(min=1),
         help="Version(s) to change (default: the newest).",
     )
     def command(ref: tuple[str, str], versions: tuple[int, ...]) -> None:
@@ -287,5 +314,3 @@ def _info_json(v: VersionInfo) -> dict[str, object]:
         "destroyed_at": v.destroyed_at,
         "changed": v.changed,
     }
-
-

@@ -17,8 +17,12 @@ from platxa_secrets.services.secrets import SecretService, WriteRequest
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-n", "--namespace", help="Namespace for manifests that name none.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table")
-def import_(files: tuple[Path, ...], namespace: str | None, dry_run: bool, fmt: str) -> None:
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table"
+)
+def import_(
+    files: tuple[Path, ...], namespace: str | None, dry_run: bool, fmt: str
+) -> None:
     """Import Secrets from YAML or JSON manifests (multi-document; `-` is stdin).
 
     Every file is checked before anything is written, and all secrets are
@@ -47,10 +51,17 @@ def import_(files: tuple[Path, ...], namespace: str | None, dry_run: bool, fmt: 
                 )
             seen[identity] = manifest.source
             requests.append(
-                WriteRequest(manifest.namespace, manifest.name, manifest.data, manifest.type)
+                WriteRequest(
+                    manifest.namespace, manifest.name, manifest.data, manifest.type
+                )
             )
         skipped.extend(
-            {"source": s.source, "kind": s.kind, "name": s.name, "reason": s.reason}
+            {
+                "source": s.source,
+                "kind": s.kind,
+                "name": s.name or "",
+                "reason": s.reason,
+            }
             for s in batch.skipped
         )
 
@@ -68,8 +79,12 @@ def import_(files: tuple[Path, ...], namespace: str | None, dry_run: bool, fmt: 
                     for r in requests
                 ],
                 "written": [
-                    {"namespace": w.namespace, "name": w.name, "version": w.version,
-                     "changed": w.changed}
+                    {
+                        "namespace": w.namespace,
+                        "name": w.name,
+                        "version": w.version,
+                        "changed": w.changed,
+                    }
                     for w in written
                 ],
                 "skipped": skipped,
@@ -78,7 +93,10 @@ def import_(files: tuple[Path, ...], namespace: str | None, dry_run: bool, fmt: 
         return
 
     for request in requests if dry_run else []:
-        info(f"would import {request.namespace}/{request.name} ({len(request.data)} keys)")
+        info(
+            f"would import {request.namespace}/{request.name} "
+            f"({len(request.data)} keys)"
+        )
     for w in written:
         verb = "imported" if w.changed else "unchanged"
         info(f"{verb} {w.namespace}/{w.name} version {w.version} ({len(w.keys)} keys)")
@@ -88,8 +106,12 @@ def import_(files: tuple[Path, ...], namespace: str | None, dry_run: bool, fmt: 
 
 @click.command()
 @click.argument("ref", metavar="NS/NAME")
-@click.option("--version", type=click.IntRange(min=1), help="A version (default: newest).")
-@click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
+@click.option(
+    "--version", type=click.IntRange(min=1), help="A version (default: newest)."
+)
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml"
+)
 @click.option(
     "--file",
     "path",
@@ -116,4 +138,7 @@ def export(ref: str, version: int | None, fmt: str, path: Path | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_private(path, text.encode("utf-8"))
-    info(f"wrote {result.namespace}/{result.name} v{result.version} to {path} (mode 0600)")
+    info(
+        f"wrote {result.namespace}/{result.name} v{result.version} to {path} "
+        "(mode 0600)"
+    )

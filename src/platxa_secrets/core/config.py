@@ -5,20 +5,22 @@ defaults below. Nothing else in the project reads `os.environ`; the CLI
 and the server call `load_config()` once and hand the result to the
 services.
 
-| setting        | environment variable            | config key      | default |
-|----------------|---------------------------------|-----------------|---------|
-| data directory | PLATXA_SECRETS_HOME             | —               | $XDG_DATA_HOME/platxa-secrets |
-| config file    | PLATXA_SECRETS_CONFIG           | —               | <home>/config.toml |
-| database       | PLATXA_SECRETS_DATABASE_URL     | database_url    | sqlite:///<home>/secrets.db |
-| environment    | PLATXA_SECRETS_ENV              | environment     | development |
-| master key     | PLATXA_SECRETS_MASTER_KEY       | master_key      | — |
-| master key file| PLATXA_SECRETS_MASTER_KEY_FILE  | master_key_file | — |
-| versions kept  | PLATXA_SECRETS_MAX_VERSIONS     | max_versions    | 10 |
-| grace period   | PLATXA_SECRETS_GRACE_PERIOD     | grace_period    | 24h |
-| key retention  | PLATXA_SECRETS_KEY_RETENTION    | key_retention   | 7d |
-| keyring refresh| PLATXA_SECRETS_KEYRING_REFRESH  | keyring_refresh | 60s |
+| environment variable (PLATXA_SECRETS_…) | config key      | default |
+|-----------------------------------------|-----------------|---------|
+| HOME (the data directory)               | —               | see below |
+| CONFIG (the config file)                | —               | <home>/config.toml |
+| DATABASE_URL                            | database_url    | see below |
+| ENV (development or production)         | environment     | development |
+| MASTER_KEY                              | master_key      | — |
+| MASTER_KEY_FILE                         | master_key_file | — |
+| MAX_VERSIONS                            | max_versions    | 10 |
+| GRACE_PERIOD                            | grace_period    | 24h |
+| KEY_RETENTION                           | key_retention   | 7d |
+| KEYRING_REFRESH                         | keyring_refresh | 60s |
 
-The config file is TOML. Master keys in it are accepted but discouraged:
+The data directory defaults to `$XDG_DATA_HOME/platxa-secrets` and the
+database to `sqlite:///<home>/secrets.db`. The config file is TOML.
+Master keys in it are accepted but discouraged:
 prefer a key file or the environment of a secret manager.
 """
 
@@ -114,9 +116,7 @@ def load_config(
         environment=environment,
         master_key=pick("master_key"),
         master_key_source=(
-            f"{ENV_PREFIX}MASTER_KEY"
-            if key_in_env
-            else f"master_key in {config_path}"
+            f"{ENV_PREFIX}MASTER_KEY" if key_in_env else f"master_key in {config_path}"
         ),
         master_key_file=Path(str(key_file)).expanduser() if key_file else None,
         max_versions=_positive_int(pick("max_versions"), "max_versions", 10),

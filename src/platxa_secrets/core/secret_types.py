@@ -29,15 +29,15 @@ from collections.abc import Callable, Mapping
 
 from platxa_secrets.errors import ValidationError
 
-# Type and key names defined by Kubernetes, not credentials (hence noqa).
-SECRET_TYPE_OPAQUE = "Opaque"  # noqa: S105
-SECRET_TYPE_SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"  # noqa: S105
-SECRET_TYPE_DOCKERCFG = "kubernetes.io/dockercfg"  # noqa: S105
-SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"  # noqa: S105
-SECRET_TYPE_BASIC_AUTH = "kubernetes.io/basic-auth"  # noqa: S105
-SECRET_TYPE_SSH_AUTH = "kubernetes.io/ssh-auth"  # noqa: S105
-SECRET_TYPE_TLS = "kubernetes.io/tls"  # noqa: S105
-SECRET_TYPE_BOOTSTRAP_TOKEN = "bootstrap.kubernetes.io/token"  # noqa: S105
+# Type and key names as Kubernetes defines them (names, not credentials).
+SECRET_TYPE_OPAQUE = "Opaque"
+SECRET_TYPE_SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
+SECRET_TYPE_DOCKERCFG = "kubernetes.io/dockercfg"
+SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
+SECRET_TYPE_BASIC_AUTH = "kubernetes.io/basic-auth"
+SECRET_TYPE_SSH_AUTH = "kubernetes.io/ssh-auth"
+SECRET_TYPE_TLS = "kubernetes.io/tls"
+SECRET_TYPE_BOOTSTRAP_TOKEN = "bootstrap.kubernetes.io/token"
 
 WELL_KNOWN_TYPES = frozenset(
     {
@@ -53,7 +53,7 @@ WELL_KNOWN_TYPES = frozenset(
 )
 
 BASIC_AUTH_USERNAME_KEY = "username"
-BASIC_AUTH_PASSWORD_KEY = "password"  # noqa: S105
+BASIC_AUTH_PASSWORD_KEY = "password"
 SSH_AUTH_PRIVATE_KEY = "ssh-privatekey"
 TLS_CERT_KEY = "tls.crt"
 TLS_PRIVATE_KEY_KEY = "tls.key"

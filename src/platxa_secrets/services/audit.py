@@ -59,7 +59,9 @@ class AuditLog:
         try:
             result = self._runtime.database.write(transaction)
         except PlatxaSecretsError as exc:
-            self._record_failure(replace(_filled(base, outcome, "error"), detail=exc.message))
+            self._record_failure(
+                replace(_filled(base, outcome, "error"), detail=exc.message)
+            )
             log.info("%s %s/%s failed: %s", action, namespace, name, exc.message)
             raise
 
@@ -84,7 +86,9 @@ class AuditLog:
         with self._runtime.database.read() as tx:
             return audit_rows.recent(tx, namespace, limit)
 
-    def _event(self, action: str, namespace: str | None, name: str | None) -> AuditEvent:
+    def _event(
+        self, action: str, namespace: str | None, name: str | None
+    ) -> AuditEvent:
         return AuditEvent(
             at=self._runtime.now(),
             actor=self._runtime.actor,

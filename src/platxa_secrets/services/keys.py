@@ -6,6 +6,7 @@ destruction) builds on the same rows; see DESIGN §4.
 
 from __future__ import annotations
 
+import builtins
 import secrets as _secrets
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ class KeyService:
         self._runtime.forget_keyring()
         return kid
 
-    def list(self) -> list[KeyInfo]:
+    def list(self) -> builtins.list[KeyInfo]:
         self._runtime.ready()
         with self._runtime.database.read() as tx:
             records = key_rows.load_keys(tx)
@@ -89,19 +90,21 @@ class KeyService:
         with self._runtime.database.read() as tx:
             return key_rows.census(tx)
 
-    def import_legacy(self, lines: list[str], source: str) -> list[str]:
+    def import_legacy(
+        self, lines: builtins.list[str], source: str
+    ) -> builtins.list[str]:
         """Store legacy keys as decrypt-only (retired) data keys.
 
         Each line is a Fernet key or a raw string older code derived one
         from. A key already in the keyring is not added twice.
         """
-        keys = [
+        keys: builtins.list[bytes] = [
             parse_legacy_key_line(line, f"{source} line {number}")
             for number, line in enumerate(lines, start=1)
             if line.strip()
         ]
 
-        def work(tx: Tx, outcome: Outcome) -> list[str]:
+        def work(tx: Tx, outcome: Outcome) -> builtins.list[str]:
             known = {r.kid for r in key_rows.load_keys(tx)}
             added = []
             for key in keys:

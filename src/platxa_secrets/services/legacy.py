@@ -78,7 +78,9 @@ def plan_migration(
                 f"column {mapping.namespace_column}",
             )
             if namespace in seen:
-                raise ValidationError(f"namespace {namespace} repeats {seen[namespace]}")
+                raise ValidationError(
+                    f"namespace {namespace} repeats {seen[namespace]}"
+                )
             seen[namespace] = label
 
             data: dict[str, bytes] = {}
@@ -132,7 +134,11 @@ def _read_csv(content: bytes, source: str) -> tuple[list[dict[str, str]], list[s
 
 
 def _check_columns(columns: list[str], mapping: LegacyMapping, source: str) -> None:
-    wanted = [mapping.namespace_column, *mapping.encrypted.values(), *mapping.plain.values()]
+    wanted = [
+        mapping.namespace_column,
+        *mapping.encrypted.values(),
+        *mapping.plain.values(),
+    ]
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise ValidationError(

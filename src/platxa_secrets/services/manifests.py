@@ -68,7 +68,7 @@ DEFAULT_NAMESPACE = "default"
 _SECRET_FIELDS = frozenset(
     {"apiVersion", "kind", "metadata", "type", "data", "stringData", "immutable"}
 )
-_BASE64_CHARS = re.compile(r"[A-Za-z0-9+/]*=*")
+_BASE64_CHARS = re.compile(r"[A-Za-z0-9+/=]*")
 _BYTES_LITERAL = re.compile(r"""\s*b(['"]).*\1\s*""", re.DOTALL)
 _BYTES_LITERAL_RAW = re.compile(rb"""\s*b(['"]).*\1\s*""", re.DOTALL)
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -467,7 +467,7 @@ def _b64decode(value: str, source: str, path: str) -> bytes:
         raise _fail(
             source,
             path,
-            "is not standard base64: only A-Z, a-z, 0-9, '+', '/' and trailing "
+            "is not standard base64: only A-Z, a-z, 0-9, '+', '/' and the "
             "'=' padding are allowed (no spaces, no url-safe '-' or '_')",
         )
 

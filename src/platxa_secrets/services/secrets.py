@@ -12,6 +12,7 @@ ciphertext moved to another row no longer decrypts.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -131,7 +132,7 @@ class SecretService:
 
     def put_many(
         self, requests: Sequence[WriteRequest], action: str = "secret.import"
-    ) -> list[VersionInfo]:
+    ) -> builtins.list[VersionInfo]:
         """Write several secrets in one transaction: all or nothing."""
         for request in requests:
             _check_identity(request.namespace, request.name)
@@ -139,14 +140,13 @@ class SecretService:
                 names.check_key(key, f"key {key!r}")
         keyring = self._runtime.keyring()
 
-        def work(tx: Tx, outcome: Outcome) -> list[VersionInfo]:
+        def work(tx: Tx, outcome: Outcome) -> builtins.list[VersionInfo]:
             written = [
                 self._write(tx, Outcome(), keyring, r, skip_unchanged=True)
                 for r in requests
             ]
             outcome.detail = (
-                f"{sum(w.changed for w in written)} of {len(written)} secrets "
-                "written"
+                f"{sum(w.changed for w in written)} of {len(written)} secrets written"
             )
             outcome.key_names = sorted({k for w in written for k in w.keys})
             return written
@@ -207,7 +207,11 @@ class SecretService:
         check_type_rules(secret_type, data, target)
         outcome.key_names = sorted(data)
 
-        if skip_unchanged and previous is not None and _same(previous, data, secret_type):
+        if (
+            skip_unchanged
+            and previous is not None
+            and _same(previous, data, secret_type)
+        ):
             outcome.version = current
             outcome.detail = "unchanged"
             return _info_of(previous, changed=False)
@@ -216,21 +220,32 @@ class SecretService:
             secret = secret_rows.create_secret(tx, namespace, name, self._runtime.now())
         version = current + 1
         values = [
-            ValueRow(key, keyring.active_kid, keyring.encrypt(
-                value, value_context(namespace, name, version, key)
-            ))
+            ValueRow(
+                key,
+                keyring.active_kid,
+                keyring.encrypt(value, value_context(namespace, name, version, key)),
+            )
             for key, value in sorted(data.items())
         ]
         now = self._runtime.now()
         secret_rows.add_version(
             tx, secret, version, secret_type, values, now, self._runtime.actor
         )
-        secret_rows.prune(tx, secret.id, version - self._runtime.config.max_versions + 1)
+        secret_rows.prune(
+            tx, secret.id, version - self._runtime.config.max_versions + 1
+        )
 
         outcome.version, outcome.kid = version, keyring.active_kid
         return VersionInfo(
-            namespace, name, version, secret_type, "live", now, self._runtime.actor,
-            tuple(sorted(data)), (keyring.active_kid or "",),
+            namespace,
+            name,
+            version,
+            secret_type,
+            "live",
+            now,
+            self._runtime.actor,
+            tuple(sorted(data)),
+            (keyring.active_kid or "",),
         )
 
     def _previous(
@@ -263,7 +278,7 @@ class SecretService:
 
         return self._audit.run("secret.read", namespace, name, work)
 
-    def history(self, namespace: str, name: str) -> list[VersionInfo]:
+    def history(self, namespace: str, name: str) -> builtins.list[VersionInfo]:
         """Every kept version, oldest first, without values."""
         _check_identity(namespace, name)
         self._runtime.ready()
@@ -275,7 +290,7 @@ class SecretService:
                 for row in secret_rows.list_versions(tx, secret.id)
             ]
 
-    def list(self, namespace: str | None = None) -> list[VersionInfo]:
+    def list(self, namespace: str | None = None) -> builtins.list[VersionInfo]:
         """The newest version of every secret (in one namespace)."""
         if namespace is not None:
             names.check_namespace(namespace)
@@ -291,29 +306,29 @@ class SecretService:
 
     def delete(
         self, namespace: str, name: str, versions: Sequence[int] = ()
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         """Soft-delete versions (default: the newest); undo with `undelete`."""
         return self._mark("secret.delete", namespace, name, versions)
 
     def undelete(
         self, namespace: str, name: str, versions: Sequence[int] = ()
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         """Restore soft-deleted versions (default: the newest)."""
         return self._mark("secret.undelete", namespace, name, versions)
 
     def destroy(
         self, namespace: str, name: str, versions: Sequence[int] = ()
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         """Erase the ciphertexts of versions (default: the newest) for good."""
         return self._mark("secret.destroy", namespace, name, versions)
 
     def _mark(
         self, action: str, namespace: str, name: str, versions: Sequence[int]
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         _check_identity(namespace, name)
         self._runtime.ready()
 
-        def work(tx: Tx, outcome: Outcome) -> list[int]:
+        def work(tx: Tx, outcome: Outcome) -> builtins.list[int]:
             secret = _existing(tx, namespace, name, lock=True)
             chosen = sorted(set(versions)) or [secret.current_version]
             rows = [_version_row(tx, secret, v) for v in chosen]
@@ -334,7 +349,9 @@ class SecretService:
         kids: dict[str, str] = {}
         legacy: list[str] = []
         for value in secret_rows.get_values(tx, secret.id, row.version):
-            context = value_context(secret.namespace, secret.name, row.version, value.key)
+            context = value_context(
+                secret.namespace, secret.name, row.version, value.key
+            )
             target = f"{secret.namespace}/{secret.name} v{row.version} key {value.key}"
             decrypted = keyring.decrypt(value.ciphertext or "", context, target)
             data[value.key] = decrypted.value
@@ -342,8 +359,15 @@ class SecretService:
             if decrypted.legacy:
                 legacy.append(value.key)
         return SecretVersion(
-            secret.namespace, secret.name, row.version, row.type, row.created_at,
-            row.created_by, data, kids, tuple(legacy),
+            secret.namespace,
+            secret.name,
+            row.version,
+            row.type,
+            row.created_at,
+            row.created_by,
+            data,
+            kids,
+            tuple(legacy),
         )
 
 
@@ -401,20 +425,24 @@ def _readable(
     if row.state == "destroyed":
         raise NotFoundError(
             f"{target} was destroyed at {row.destroyed_at}",
-            namespace=namespace, name=name, version=row.version,
+            namespace=namespace,
+            name=name,
+            version=row.version,
         )
     if row.state == "deleted":
         raise NotFoundError(
             f"{target} is deleted; restore it with `pxs secret undelete "
             f"{namespace}/{name} --version {row.version}`",
-            namespace=namespace, name=name, version=row.version,
+            namespace=namespace,
+            name=name,
+            version=row.version,
         )
     return secret, row
 
 
 def _apply_mark(
     tx: Tx, action: str, secret: SecretRow, rows: list[VersionRow], now: str, actor: str
-) -> list[int]:
+) -> builtins.list[int]:
     """Change the state of versions; refuse what cannot be done."""
     target = f"{secret.namespace}/{secret.name}"
     destroyed = [r.version for r in rows if r.state == "destroyed"]
@@ -447,16 +475,30 @@ def _info(
     namespace: str, name: str, row: VersionRow, keys: list[tuple[str, str]]
 ) -> VersionInfo:
     return VersionInfo(
-        namespace, name, row.version, row.type, row.state, row.created_at,
-        row.created_by, tuple(k for k, _ in keys),
+        namespace,
+        name,
+        row.version,
+        row.type,
+        row.state,
+        row.created_at,
+        row.created_by,
+        tuple(k for k, _ in keys),
         tuple(sorted({kid for _, kid in keys if kid})),
-        row.deleted_at, row.destroyed_at,
+        row.deleted_at,
+        row.destroyed_at,
     )
 
 
 def _info_of(version: SecretVersion, changed: bool) -> VersionInfo:
     return VersionInfo(
-        version.namespace, version.name, version.version, version.type, "live",
-        version.created_at, version.created_by, tuple(sorted(version.data)),
-        tuple(sorted(set(version.kids.values()))), changed=changed,
+        version.namespace,
+        version.name,
+        version.version,
+        version.type,
+        "live",
+        version.created_at,
+        version.created_by,
+        tuple(sorted(version.data)),
+        tuple(sorted(set(version.kids.values()))),
+        changed=changed,
     )

@@ -136,8 +136,7 @@ def _as_text(ciphertext: str | bytes, target: str) -> str:
 def _check_token(token: str, target: str) -> None:
     if not _TOKEN_CHARS.fullmatch(token):
         raise CryptoError(
-            f"ciphertext of {target} is not url-safe base64 or has trailing "
-            "characters",
+            f"ciphertext of {target} is not url-safe base64 or has trailing characters",
             target=target,
         )
 
@@ -157,8 +156,7 @@ def _check_token(token: str, target: str) -> None:
 
     if raw[:1] != bytes([_FERNET_VERSION]):
         raise CryptoError(
-            f"ciphertext of {target} is not a Fernet token (version byte is not "
-            "0x80)",
+            f"ciphertext of {target} is not a Fernet token (version byte is not 0x80)",
             target=target,
         )
 

@@ -84,7 +84,7 @@ def build_master_keys(
 def load_master_keys(config: Config) -> MasterKeys:
     """Find the master keys following the chain in the module docstring."""
     if config.master_key:
-        entries = [e for e in config.master_key.split(",")]
+        entries = config.master_key.split(",")
         keys = [
             parse_fernet_key(entry, f"{config.master_key_source} entry {i}")
             for i, entry in enumerate(entries, start=1)

@@ -33,7 +33,8 @@ class AuditEvent:
 
 def append(tx: Tx, event: AuditEvent) -> None:
     tx.execute(
-        f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO audit_events ({_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.at,
             event.actor,
@@ -61,8 +62,20 @@ def recent(tx: Tx, namespace: str | None, limit: int) -> list[AuditEvent]:
 
 
 def _event(row: Row) -> AuditEvent:
-    (id_, at, actor, action, namespace, name, version, keys, kid, outcome,
-     request_id, detail) = row
+    (
+        id_,
+        at,
+        actor,
+        action,
+        namespace,
+        name,
+        version,
+        keys,
+        kid,
+        outcome,
+        request_id,
+        detail,
+    ) = row
     return AuditEvent(
         id=int(id_),
         at=str(at),

@@ -68,12 +68,12 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         scheme = urlsplit(url).scheme
+        self.path: Path | None = None
         if scheme == "sqlite":
             self.dialect = "sqlite"
             self.path = _sqlite_path(url)
         elif scheme in ("postgresql", "postgresql+psycopg", "postgres"):
             self.dialect = "postgresql"
-            self.path = None
         else:
             raise StoreError(
                 f"database URL scheme {scheme!r} is not supported; use "
@@ -131,9 +131,7 @@ class Database:
         try:
             yield Tx(cursor, self.dialect)
         finally:
-            conn.rollback() if self.dialect != "sqlite" else cursor.execute(
-                "ROLLBACK"
-            )
+            conn.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
 
     def write(self, work: Callable[[Tx], T]) -> T:
         """Run `work` in a write transaction; commit, or roll back and raise.
@@ -160,9 +158,7 @@ class Database:
         try:
             result = work(Tx(cursor, self.dialect))
         except BaseException:
-            conn.rollback() if self.dialect != "sqlite" else cursor.execute(
-                "ROLLBACK"
-            )
+            conn.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
             raise
         conn.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
         return result

@@ -20,7 +20,9 @@ def _alembic_config(database: Database) -> object:
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", database.sqlalchemy_url)
+    # Passed as an attribute, not an option: options go through configparser
+    # interpolation, which breaks on the '%' of an encoded URL or password.
+    config.attributes["url"] = database.sqlalchemy_url
     return config
 
 

@@ -18,8 +18,7 @@ def check_schema(database: Database) -> None:
         raise
     except Exception:
         raise StoreError(
-            f"the store at {database.display_url} is not initialised; run "
-            "`pxs init`",
+            f"the store at {database.display_url} is not initialised; run `pxs init`",
             field="database_url",
         ) from None
 

@@ -49,10 +49,8 @@ class ValueRow:
     ciphertext: str | None
 
 
-_SECRET = "id, namespace, name, current_version, created_at, updated_at"
-_VERSION = (
-    "version, type, created_at, created_by, deleted_at, deleted_by, destroyed_at"
-)
+_SECRET_COLUMNS = "id, namespace, name, current_version, created_at, updated_at"
+_VERSION = "version, type, created_at, created_by, deleted_at, deleted_by, destroyed_at"
 
 
 def find_secret(
@@ -60,7 +58,8 @@ def find_secret(
 ) -> SecretRow | None:
     suffix = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
     row = tx.one(
-        f"SELECT {_SECRET} FROM secrets WHERE namespace = ? AND name = ?{suffix}",
+        f"SELECT {_SECRET_COLUMNS} FROM secrets "
+        f"WHERE namespace = ? AND name = ?{suffix}",
         (namespace, name),
     )
     return SecretRow(*row) if row else None
@@ -113,8 +112,7 @@ def get_version(tx: Tx, secret_id: int, version: int) -> VersionRow | None:
 
 def list_versions(tx: Tx, secret_id: int) -> list[VersionRow]:
     rows = tx.all(
-        f"SELECT {_VERSION} FROM secret_versions WHERE secret_id = ? "
-        "ORDER BY version",
+        f"SELECT {_VERSION} FROM secret_versions WHERE secret_id = ? ORDER BY version",
         (secret_id,),
     )
     return [VersionRow(*row) for row in rows]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-url = context.config.get_main_option("sqlalchemy.url")
-assert url, "the migration runner sets sqlalchemy.url"
+url = context.config.attributes.get("url")
+assert url, "the migration runner passes the database URL"
 
 engine = create_engine(url)
 with engine.connect() as connection:

@@ -1,0 +1,37 @@
+"""Create or migrate a store and make sure it has an active data key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from platxa_secrets.services.keys import KeyService
+from platxa_secrets.services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Initialised:
+    database: str
+    master_key_source: str
+    master_key_id: str
+    development_key: bool
+    active_kid: str | None
+    created_key: bool
+
+
+def initialise(runtime: Runtime) -> Initialised:
+    """Idempotent: migrate the schema to head, create a key if none is active."""
+    from platxa_secrets.core.store.migrate import upgrade
+
+    master = runtime.master_keys
+    runtime.database.connect(create=True)
+    upgrade(runtime.database)
+    created = KeyService(runtime).ensure_active()
+
+    return Initialised(
+        database=runtime.database.display_url,
+        master_key_source=master.source,
+        master_key_id=master.primary_id,
+        development_key=master.source == str(runtime.config.fallback_key_file),
+        active_kid=runtime.keyring().active_kid,
+        created_key=created is not None,
+    )
