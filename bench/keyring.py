@@ -148,9 +148,7 @@ def keyring_case(
     keyring: Keyring, master: MasterKeys, records: list[KeyRecord], count: int
 ) -> Case:
     """Decrypt `count` ciphertexts spread round-robin over `records`."""
-    writers = {
-        r.kid: Keyring([replace(r, state=ACTIVE)], master) for r in records
-    }
+    writers = {r.kid: Keyring([replace(r, state=ACTIVE)], master) for r in records}
     items = []
     for i in range(count):
         record = records[i % len(records)]
@@ -164,9 +162,7 @@ def keyring_case(
     return run
 
 
-def fernet_case(
-    reader: Fernet | MultiFernet, writers: list[bytes], count: int
-) -> Case:
+def fernet_case(reader: Fernet | MultiFernet, writers: list[bytes], count: int) -> Case:
     """Decrypt `count` bare tokens spread round-robin over `writers`."""
     fernets = [Fernet(raw) for raw in writers]
     tokens = [fernets[i % len(fernets)].encrypt(VALUE) for i in range(count)]
@@ -179,14 +175,14 @@ def fernet_case(
 
 
 def throughput(
-    cases: dict[str, tuple[Case, int]], repetitions: int
+    cases: dict[str, Case], count: int, repetitions: int
 ) -> dict[str, float]:
     """Median operations per second of each case, cases interleaved."""
-    for run, _ in cases.values():
+    for run in cases.values():
         run()
     samples: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(repetitions):
-        for label, (run, count) in cases.items():
+        for label, run in cases.items():
             start = time.perf_counter()
             run()
             samples[label].append(count / (time.perf_counter() - start))
@@ -197,32 +193,27 @@ def decrypt_bench(
     runtime: Runtime, keys: Keys, count: int, repetitions: int
 ) -> dict[str, float]:
     master = runtime.master_keys
-    active = keys.records[-1]
+    oldest, active = keys.records[0], keys.records[-1]
     with runtime.database.read() as tx:
-        all_records = key_rows.load_keys(tx)
+        assert key_rows.load_keys(tx)[0].kid == oldest.kid, "oldest sorts first"
+
     one, many = keys.first_keyring, runtime.keyring()
     assert len(one.records) == 1 and one.active_kid == active.kid
     assert len(many.records) == MANY_KEYS and many.active_kid == active.kid
-    assert all_records[0].kid == keys.records[0].kid, "oldest key sorts first"
 
-    oldest = keys.records[0]
-    newest_first = list(reversed(keys.raw))
+    newest = keys.raw[-1:]
+    mf_one = MultiFernet([Fernet(newest[0])])
+    mf_many = MultiFernet([Fernet(raw) for raw in reversed(keys.raw)])
     cases = {
-        "pxs_1": (keyring_case(one, master, [active], count), count),
-        "pxs_50_spread": (keyring_case(many, master, keys.records, count), count),
-        "pxs_50_oldest": (keyring_case(many, master, [oldest], count), count),
-        "fernet": (fernet_case(Fernet(keys.raw[-1]), [keys.raw[-1]], count), count),
-        "mf_1": (fernet_case(MultiFernet([Fernet(keys.raw[-1])]), keys.raw[-1:], count), count),
-        "mf_50_spread": (
-            fernet_case(MultiFernet([Fernet(k) for k in newest_first]), keys.raw, count),
-            count,
-        ),
-        "mf_50_oldest": (
-            fernet_case(MultiFernet([Fernet(k) for k in newest_first]), keys.raw[:1], count),
-            count,
-        ),
+        "pxs_1": keyring_case(one, master, [active], count),
+        "pxs_50_spread": keyring_case(many, master, keys.records, count),
+        "pxs_50_oldest": keyring_case(many, master, [oldest], count),
+        "fernet": fernet_case(Fernet(newest[0]), newest, count),
+        "mf_1": fernet_case(mf_one, newest, count),
+        "mf_50_spread": fernet_case(mf_many, keys.raw, count),
+        "mf_50_oldest": fernet_case(mf_many, keys.raw[:1], count),
     }
-    return throughput(cases, repetitions)
+    return throughput(cases, count, repetitions)
 
 
 # -- c): an audited read against a bare select and decrypt -------------------

@@ -107,3 +107,6 @@ def pxs(config: Config) -> Iterator[Platxa]:
     platxa = Platxa(runtime)
     yield platxa
     platxa.close()
+
+
+pytest_plugins = ["tests.harness"]

@@ -202,7 +202,9 @@ def test_damaged_ciphertext_fails_with_a_reason(pxs: Platxa, damage, reason) -> 
     pxs.secrets.put("tenant-a", "odoo", {"K": CANARY})
     original = raw_rows(pxs, "SELECT ciphertext FROM secret_values")[0][0]
     pxs.runtime.database.write(
-        lambda tx: tx.execute("UPDATE secret_values SET ciphertext = ?", (damage(original),))
+        lambda tx: tx.execute(
+            "UPDATE secret_values SET ciphertext = ?", (damage(original),)
+        )
     )
 
     with pytest.raises(CryptoError, match=reason) as caught:
@@ -232,7 +234,9 @@ def test_list_shows_names_versions_and_kids_without_values(pxs: Platxa) -> None:
 
     listed = pxs.secrets.list("tenant-a")
 
-    assert [(s.namespace, s.name, s.version) for s in listed] == [("tenant-a", "odoo", 1)]
+    assert [(s.namespace, s.name, s.version) for s in listed] == [
+        ("tenant-a", "odoo", 1)
+    ]
     assert listed[0].keys == ("DB_PASSWORD", "DB_USER")
     assert listed[0].kids == (pxs.runtime.keyring().active_kid,)
     assert len(pxs.secrets.list()) == 2

@@ -40,6 +40,7 @@ from platxa_secrets.errors import ConfigError, PlatxaSecretsError
 
 ENV_PREFIX = "PLATXA_SECRETS_"
 ENVIRONMENTS = ("development", "production")
+_ENV_NAMES = {"environment": "ENV"}
 _FILE_KEYS = {
     "database_url",
     "environment",
@@ -96,7 +97,7 @@ def load_config(
     from_file = _read_file(config_path, explicit=f"{ENV_PREFIX}CONFIG" in env)
 
     def pick(key: str) -> Any:
-        env_value = env.get(ENV_PREFIX + key.upper())
+        env_value = env.get(ENV_PREFIX + _ENV_NAMES.get(key, key.upper()))
         return env_value if env_value not in (None, "") else from_file.get(key)
 
     environment = str(pick("environment") or "development").strip().lower()
