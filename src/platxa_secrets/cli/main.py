@@ -10,12 +10,12 @@ never as a traceback.
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import Any
 
 import click
 
+from platxa_secrets import logs
 from platxa_secrets.errors import PlatxaSecretsError
 
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -74,17 +74,7 @@ def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    level = logging.WARNING - 10 * min(verbose, 2)
-    _setup_logging(level)
-
-
-def _setup_logging(level: int) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("pxs: %(levelname)s: %(message)s"))
-    root = logging.getLogger("platxa_secrets")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    logs.log_to_stderr(logs.WARNING - 10 * min(verbose, 2), "pxs")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -6,7 +6,6 @@ a value unless the command's purpose is to print it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,8 @@ FORMAT_OPTION = click.option(
 
 
 def emit_json(data: Any) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
 
 

@@ -26,9 +26,8 @@ prefer a key file or the environment of a secret manager.
 
 from __future__ import annotations
 
-import getpass
 import os
-import tomllib
+import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -145,6 +144,8 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
             f"config file {path} cannot be read: {exc.strerror}", field="config_file"
         ) from None
 
+    import tomllib  # only when a config file exists: it costs start-up time
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
@@ -183,7 +184,8 @@ def _duration(value: Any, field: str, default: str) -> timedelta:
 
 
 def _os_user() -> str:
+    """The account the process runs as, by uid rather than by $USER."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid-{os.geteuid()}"

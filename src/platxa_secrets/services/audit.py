@@ -8,7 +8,6 @@ transaction of its own. Events carry names, versions and key ids only.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -18,10 +17,11 @@ from platxa_secrets.core.store import audit_rows
 from platxa_secrets.core.store.audit_rows import AuditEvent
 from platxa_secrets.core.store.db import Tx
 from platxa_secrets.errors import PlatxaSecretsError, ValidationError
+from platxa_secrets.logs import get_logger
 from platxa_secrets.services.runtime import Runtime
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass

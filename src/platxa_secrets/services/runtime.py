@@ -8,8 +8,7 @@ long-running replica learns of a new key well inside the grace period.
 
 from __future__ import annotations
 
-import logging
-import uuid
+import os
 from datetime import datetime
 
 from platxa_secrets.clock import Clock, SystemClock, to_text
@@ -19,8 +18,9 @@ from platxa_secrets.core.crypto.master import MasterKeys, load_master_keys
 from platxa_secrets.core.store import key_rows
 from platxa_secrets.core.store.db import Database
 from platxa_secrets.core.store.schema_check import check_schema
+from platxa_secrets.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Runtime:
@@ -36,7 +36,7 @@ class Runtime:
         self.config = config
         self.clock = clock or SystemClock()
         self.actor = actor or config.actor
-        self.request_id = request_id or uuid.uuid4().hex
+        self.request_id = request_id or os.urandom(16).hex()
         self.database = Database(config.database_url)
         self._master: MasterKeys | None = None
         self._keyring: Keyring | None = None

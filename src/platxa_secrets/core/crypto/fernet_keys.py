@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import re
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.hmac import HMAC
 
 from platxa_secrets.errors import ConfigError
 
@@ -115,8 +116,9 @@ def key_id(key: bytes, length: int = 8) -> str:
     It is an HMAC of a fixed label under the key, so it names the key in
     logs and rows yet says nothing about the key's bytes.
     """
-    digest = hmac.new(base64.urlsafe_b64decode(key), _KID_LABEL, hashlib.sha256)
-    return digest.hexdigest()[:length]
+    mac = HMAC(base64.urlsafe_b64decode(key), hashes.SHA256())
+    mac.update(_KID_LABEL)
+    return mac.finalize().hex()[:length]
 
 
 def _decode(key: str, source: str) -> bytes:

@@ -12,14 +12,12 @@ reported.
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from platxa_secrets.errors import PlatxaSecretsError, StoreError
 
@@ -67,7 +65,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        scheme = urlsplit(url).scheme
+        scheme = url.partition("://")[0]
         self.path: Path | None = None
         if scheme == "sqlite":
             self.dialect = "sqlite"
@@ -88,6 +86,8 @@ class Database:
     @property
     def display_url(self) -> str:
         """The URL without a password, for messages and logs."""
+        from urllib.parse import urlsplit, urlunsplit
+
         parts = urlsplit(self.url)
         if self.dialect == "sqlite" or not parts.password:
             return self.url
@@ -100,6 +100,8 @@ class Database:
     def sqlalchemy_url(self) -> str:
         if self.dialect == "sqlite":
             return self.url
+        from urllib.parse import urlsplit, urlunsplit
+
         parts = urlsplit(self.url)
         return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
 
@@ -147,6 +149,8 @@ class Database:
             except Exception as exc:
                 if attempt == _WRITE_ATTEMPTS or not self._transient(exc):
                     raise self._store_error(exc) from None
+                import random  # only on a conflict; it costs start-up time
+
                 time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311
         raise AssertionError("unreachable")
 
@@ -200,6 +204,8 @@ class Database:
         return conn
 
     def _connect_postgresql(self) -> Any:
+        from urllib.parse import urlsplit, urlunsplit
+
         import psycopg
 
         conninfo = urlunsplit(urlsplit(self.url)._replace(scheme="postgresql"))

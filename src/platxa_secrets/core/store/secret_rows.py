@@ -10,13 +10,12 @@ by `BEGIN IMMEDIATE` on SQLite.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from platxa_secrets.core.store.db import Tx
 
 
-@dataclass(frozen=True)
-class SecretRow:
+class SecretRow(NamedTuple):
     id: int
     namespace: str
     name: str
@@ -25,8 +24,7 @@ class SecretRow:
     updated_at: str
 
 
-@dataclass(frozen=True)
-class VersionRow:
+class VersionRow(NamedTuple):
     version: int
     type: str
     created_at: str
@@ -42,11 +40,13 @@ class VersionRow:
         return "deleted" if self.deleted_at else "live"
 
 
-@dataclass(frozen=True)
-class ValueRow:
+class ValueRow(NamedTuple):
     key: str
     kid: str | None
     ciphertext: str | None
+
+    def __repr__(self) -> str:
+        return f"ValueRow(key={self.key!r}, kid={self.kid!r})"
 
 
 _SECRET_COLUMNS = "id, namespace, name, current_version, created_at, updated_at"
