@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shlex
 import sys
 from pathlib import Path
 
@@ -97,6 +96,12 @@ def _emit_raw(result: SecretVersion, data: dict[str, bytes]) -> None:
     sys.stdout.buffer.flush()
 
 
+def _shell_quote(text: str) -> str:
+    import shlex  # only for -o env: the raw read path starts without it
+
+    return shlex.quote(text)
+
+
 def _emit_env(result: SecretVersion, data: dict[str, bytes]) -> None:
     lines = []
     for key, value in sorted(data.items()):
@@ -114,7 +119,7 @@ def _emit_env(result: SecretVersion, data: dict[str, bytes]) -> None:
                 "use -o json (base64) or --key with -o raw",
                 field="output",
             ) from None
-        lines.append(f"{key}={shlex.quote(text)}")
+        lines.append(f"{key}={_shell_quote(text)}")
     click.echo("\n".join(lines))
 
 

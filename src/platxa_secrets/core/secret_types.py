@@ -24,7 +24,6 @@ copy in the store would be stale or overwritten.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
 from platxa_secrets.errors import ValidationError
@@ -156,6 +155,8 @@ def _json_object_problem(value: bytes) -> str | None:
     A reason, not an exception: `JSONDecodeError.doc` holds the whole
     value, and must not become the context of the error we raise.
     """
+    import json  # only docker config secrets need it; keeps start-up light
+
     text = value.decode("utf-8", errors="replace")
     try:
         parsed = json.loads(text, parse_constant=_refuse_constant)
