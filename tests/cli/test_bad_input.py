@@ -164,11 +164,13 @@ def test_oversize_secret(store: Cli, tmp_path: Path) -> None:
             "base64",
         ),
         (
-            "{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {k: \"b'%s'\"}}",
+            "{apiVersion: v1, kind: Secret, metadata: {name: s}, "
+            "stringData: {k: \"b'%s'\"}}",
             "bytes",
         ),
         (
-            '{apiVersion: v1, kind: Secret, metadata: {name: S_x}, stringData: {k: "%s"}}',
+            "{apiVersion: v1, kind: Secret, metadata: {name: S_x}, "
+            'stringData: {k: "%s"}}',
             "metadata.name",
         ),
         (

@@ -44,7 +44,7 @@ def test_values_exist_only_as_ciphertext(pxs: Platxa) -> None:
     rows = raw_rows(pxs, "SELECT key, kid, ciphertext FROM secret_values")
 
     assert len(rows) == 1
-    key, kid, ciphertext = rows[0]
+    _key, kid, ciphertext = rows[0]
     assert ciphertext.startswith(f"pxs1:{kid}:")
     assert CANARY.decode("latin-1") not in ciphertext
 
