@@ -38,7 +38,7 @@ def _rejected(ciphertext: str | bytes) -> CryptoError:
         parse_unverified(ciphertext, TARGET)
     exc = info.value
     assert TARGET in str(exc)
-    assert exc.target == TARGET
+    assert exc.context["target"] == TARGET
     text = ciphertext.decode("latin-1") if isinstance(ciphertext, bytes) else ciphertext
     token_part = text.rpartition(":")[2]
     assert_no_leak(exc, text, token_part)
@@ -177,7 +177,7 @@ def test_wrong_version_byte_is_rejected(version: int) -> None:
 def test_too_short_token_is_rejected(size: int) -> None:
     exc = _rejected(f"pxs1:{KID}:{_encode(RAW[:size])}")
 
-    assert f"is {size} bytes, which no Fernet token can be" in str(exc)
+    assert f"is {size} bytes, shorter than the 73" in str(exc)
 
 
 @pytest.mark.parametrize("extra", [1, 8, 15, 17])
@@ -186,15 +186,9 @@ def test_token_not_a_whole_aes_block_is_rejected(extra: int) -> None:
 
     exc = _rejected(f"pxs1:{KID}:{_encode(damaged)}")
 
-    assert f"is {len(damaged)} bytes, which no Fernet token can be" in str(exc)
+    assert "does not hold whole 16-byte AES blocks" in str(exc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ciphertext._check_token: a too-short token and a token that is "
-    "not a whole number of AES blocks share one message, although the "
-    "module docstring promises each shape check its own reason",
-)
 def test_too_short_and_partial_block_have_different_reasons() -> None:
     short = _rejected(_encode(RAW[:57]))
     partial = _rejected(_encode(RAW + b"\x00" * 8))

@@ -95,7 +95,7 @@ def test_wrong_length_is_rejected_with_the_byte_rule(text: str) -> None:
 
     assert SOURCE in str(exc)
     assert "32 bytes" in str(exc)
-    assert exc.field == SOURCE
+    assert exc.context["field"] == SOURCE
     assert_no_leak(exc, text)
 
 
@@ -199,7 +199,7 @@ def test_empty_key_is_rejected(text: str | bytes) -> None:
     exc = _raises_config(text)
 
     assert str(exc) == f"{SOURCE} is empty"
-    assert exc.field == SOURCE
+    assert exc.context["field"] == SOURCE
 
 
 @pytest.mark.parametrize(
@@ -226,12 +226,12 @@ def test_rejections_name_the_source_given_not_a_fixed_one() -> None:
         parse_fernet_key(CANARY_KEY[:40], source)
 
     assert str(info.value).startswith(source)
-    assert info.value.field == source
+    assert info.value.context["field"] == source
 
 
 def test_each_mistake_gets_a_distinct_message() -> None:
     key = _fresh_key()
-    mistakes = {
+    mistakes: dict[str, str | bytes] = {
         "empty": "",
         "quoted": f"'{key}'",
         "standard": key[:5] + "+" + key[6:],
@@ -253,9 +253,7 @@ def test_each_mistake_gets_a_distinct_message() -> None:
 
 
 def test_legacy_key_is_first_32_chars_space_padded_urlsafe_b64() -> None:
-    assert derive_legacy_key("short") == base64.urlsafe_b64encode(
-        b"short" + b" " * 27
-    )
+    assert derive_legacy_key("short") == base64.urlsafe_b64encode(b"short" + b" " * 27)
 
 
 def test_legacy_key_of_exactly_32_chars_is_not_padded() -> None:
@@ -292,9 +290,7 @@ def test_legacy_fixture_lines_are_a_raw_string_then_a_fernet_key(
 
     assert parse_legacy_key_line(raw, "line 1") == derive_legacy_key(raw)
     assert parse_legacy_key_line(fernet_line, "line 2") == fernet_line.encode()
-    assert parse_legacy_key_line(fernet_line + "\n", "line 2") == (
-        fernet_line.encode()
-    )
+    assert parse_legacy_key_line(fernet_line + "\n", "line 2") == fernet_line.encode()
 
 
 def _read_csv(path: Path) -> dict[str, dict[str, str]]:

@@ -41,7 +41,7 @@ def test_valid_namespaces(namespace: str) -> None:
         "tenant\n",
         "ténant",
         "tenant/a",
-        "ｔenant",
+        "\uff54enant",
     ],
     ids=repr,
 )
@@ -50,7 +50,7 @@ def test_invalid_namespaces(namespace: str) -> None:
         check_namespace(namespace)
 
     assert "RFC 1123 label" in str(info.value)
-    assert info.value.field == "namespace"
+    assert info.value.context["field"] == "namespace"
 
 
 def test_namespace_of_64_characters_is_refused() -> None:
@@ -59,7 +59,7 @@ def test_namespace_of_64_characters_is_refused() -> None:
 
 
 def test_empty_namespace_is_refused_naming_the_field() -> None:
-    with pytest.raises(ValidationError, match="^tenant is empty$"):
+    with pytest.raises(ValidationError, match=r"^tenant is empty$"):
         check_namespace("", field="tenant")
 
 
@@ -97,7 +97,7 @@ def test_invalid_names(name: str) -> None:
         check_name(name)
 
     assert "RFC 1123 subdomain" in str(info.value)
-    assert info.value.field == "name"
+    assert info.value.context["field"] == "name"
 
 
 def test_name_of_254_characters_is_refused() -> None:
@@ -106,7 +106,7 @@ def test_name_of_254_characters_is_refused() -> None:
 
 
 def test_empty_name_is_refused() -> None:
-    with pytest.raises(ValidationError, match="^name is empty$"):
+    with pytest.raises(ValidationError, match=r"^name is empty$"):
         check_name("")
 
 
@@ -135,7 +135,6 @@ def test_long_rejected_name_is_not_echoed_whole() -> None:
         "_",
         "-",
         "a..b",
-        "...x"[1:],
         "k" * 253,
         "0",
     ],
@@ -159,7 +158,7 @@ def test_valid_keys(key: str) -> None:
         "key:1",
         "key=1",
         "key\x00",
-        "ｋey",
+        "\uff4bey",
     ],
     ids=repr,
 )
@@ -168,7 +167,7 @@ def test_invalid_keys(key: str) -> None:
         check_key(key)
 
     assert "letters, digits" in str(info.value)
-    assert info.value.field == "key"
+    assert info.value.context["field"] == "key"
 
 
 def test_key_of_254_characters_is_refused() -> None:
@@ -177,16 +176,10 @@ def test_key_of_254_characters_is_refused() -> None:
 
 
 def test_empty_key_is_refused() -> None:
-    with pytest.raises(ValidationError, match="^key is empty$"):
+    with pytest.raises(ValidationError, match=r"^key is empty$"):
         check_key("")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="names.check_key accepts keys starting with '..' (e.g. '..data'); "
-    "the Kubernetes API server refuses them (IsConfigMapKey: must not "
-    "start with '..')",
-)
 @pytest.mark.parametrize("key", ["..data", "...", "..a.b"])
 def test_key_starting_with_two_dots_is_refused(key: str) -> None:
     with pytest.raises(ValidationError):
@@ -226,7 +219,7 @@ def test_invalid_type_characters(secret_type: str) -> None:
     with pytest.raises(ValidationError, match="may contain only") as info:
         check_type(secret_type)
 
-    assert info.value.field == "type"
+    assert info.value.context["field"] == "type"
 
 
 @pytest.mark.parametrize("secret_type", ["", "t" * 254])
@@ -261,7 +254,7 @@ def test_bad_refs_are_refused_naming_the_part(ref: str, field: str) -> None:
     with pytest.raises(ValidationError) as info:
         parse_ref(ref)
 
-    assert info.value.field == field
+    assert info.value.context["field"] == field
     assert str(info.value).startswith(field)
 
 
@@ -269,7 +262,7 @@ def test_parse_ref_uses_the_given_field() -> None:
     with pytest.raises(ValidationError, match="NAMESPACE/NAME") as info:
         parse_ref("nope", field="source")
 
-    assert info.value.field == "source"
+    assert info.value.context["field"] == "source"
 
 
 # --- size -----------------------------------------------------------------
@@ -292,7 +285,7 @@ def test_size_one_byte_over_one_mib_is_refused() -> None:
     assert "tenant-a/big" in message
     assert str(MIB + 1) in message
     assert "1 MiB" in message
-    assert info.value.field == "data"
+    assert info.value.context["field"] == "data"
 
 
 def test_size_counts_every_key_and_value() -> None:

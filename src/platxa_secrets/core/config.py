@@ -57,7 +57,7 @@ class Config:
     """Settings for one process. `master_key` is hidden from repr."""
 
     home: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may carry a password
     environment: str = "development"
     master_key: str | None = field(default=None, repr=False)
     master_key_source: str = "PLATXA_SECRETS_MASTER_KEY"
@@ -81,7 +81,8 @@ class Config:
 
 def default_home(env: Mapping[str, str]) -> Path:
     """`$XDG_DATA_HOME/platxa-secrets`, as the XDG base directory spec says."""
-    xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    user_home = env.get("HOME") or str(Path.home())
+    xdg = env.get("XDG_DATA_HOME") or str(Path(user_home) / ".local" / "share")
     return Path(xdg) / "platxa-secrets"
 
 
@@ -107,6 +108,12 @@ def load_config(
         )
 
     key_in_env = bool(env.get(f"{ENV_PREFIX}MASTER_KEY"))
+    master_key = pick("master_key")
+    if master_key is not None and not isinstance(master_key, str):
+        raise ConfigError(
+            f"master_key in {config_path} must be a string (keys separated by commas)",
+            field="master_key",
+        )
     key_file = pick("master_key_file")
     database_url = pick("database_url") or f"sqlite:///{home / 'secrets.db'}"
 
@@ -114,7 +121,7 @@ def load_config(
         home=home,
         database_url=str(database_url),
         environment=environment,
-        master_key=pick("master_key"),
+        master_key=master_key,
         master_key_source=(
             f"{ENV_PREFIX}MASTER_KEY" if key_in_env else f"master_key in {config_path}"
         ),
@@ -167,10 +174,11 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
 def _positive_int(value: Any, field: str, default: int) -> int:
     if value is None:
         return default
-    try:
+    number = 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
         number = int(value)
-    except (TypeError, ValueError):
-        number = 0
     if number < 1:
         raise ConfigError(f"{field} must be a whole number ≥ 1", field=field)
     return number
@@ -178,7 +186,7 @@ def _positive_int(value: Any, field: str, default: int) -> int:
 
 def _duration(value: Any, field: str, default: str) -> timedelta:
     try:
-        return parse_duration(str(value or default), field)
+        return parse_duration(str(default if value is None else value), field)
     except PlatxaSecretsError as exc:
         raise ConfigError(exc.message, field=field) from None
 

@@ -92,10 +92,10 @@ def check_key(key: str, field: str = "key") -> str:
             field=field,
         )
 
-    if key in (".", "..") or not _KEY_RE.fullmatch(key):
+    if key in (".", "..") or key.startswith("..") or not _KEY_RE.fullmatch(key):
         raise ValidationError(
             f"{field} {_shown(key)} must consist of letters, digits, '-', '_' "
-            "or '.', and must not be '.' or '..'",
+            "or '.', and must not be '.' or start with '..'",
             field=field,
         )
     return key

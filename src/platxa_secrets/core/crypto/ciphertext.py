@@ -160,9 +160,16 @@ def _check_token(token: str, target: str) -> None:
             target=target,
         )
 
-    if len(raw) < _MIN_TOKEN_BYTES or (len(raw) - 57) % 16:
+    if len(raw) < _MIN_TOKEN_BYTES:
         raise CryptoError(
-            f"ciphertext of {target} is {len(raw)} bytes, which no Fernet token "
-            "can be (truncated or damaged)",
+            f"ciphertext of {target} is {len(raw)} bytes, shorter than the "
+            f"{_MIN_TOKEN_BYTES} of the smallest Fernet token (truncated)",
+            target=target,
+        )
+
+    if (len(raw) - 57) % 16:
+        raise CryptoError(
+            f"ciphertext of {target} does not hold whole 16-byte AES blocks "
+            "(truncated or damaged)",
             target=target,
         )

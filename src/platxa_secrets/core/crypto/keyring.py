@@ -58,6 +58,9 @@ class KeyRecord:
     activated_at: str | None = None
     retired_at: str | None = None
     destroyed_at: str | None = None
+    activated_by: str | None = None
+    retired_by: str | None = None
+    destroyed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class Keyring:
         target = target or context
         parsed = parse_unverified(ciphertext, target)
         if parsed.kid is None:
-            return self._decrypt_legacy(parsed.token, target)
+            return self._decrypt_legacy(parsed.token, context, target)
 
         fernet = self._fernet_for_decrypt(parsed.kid, target)
         try:
@@ -131,8 +134,13 @@ class Keyring:
         """The key id a ciphertext names (None for legacy), shape-checked."""
         return parse_unverified(ciphertext, target).kid
 
-    def _decrypt_legacy(self, token: bytes, target: str) -> Decrypted:
-        """Try every key that may decrypt, legacy keys first."""
+    def _decrypt_legacy(self, token: bytes, context: str, target: str) -> Decrypted:
+        """Try every key that may decrypt, legacy keys first.
+
+        A legacy key holds the bare value. A generated key can only have
+        made this token if someone stripped the `pxs1:` prefix, so its
+        plaintext must still carry the right binding.
+        """
         candidates = sorted(
             (r for r in self._records.values() if r.state in DECRYPT_STATES),
             key=lambda r: r.origin != ORIGIN_LEGACY,
@@ -142,6 +150,8 @@ class Keyring:
                 value = self._fernet(record.kid).decrypt(token)
             except InvalidToken:
                 continue
+            if record.origin != ORIGIN_LEGACY:
+                value = unframe(value, context, target)
             return Decrypted(value, record.kid, True)
 
         raise CryptoError(

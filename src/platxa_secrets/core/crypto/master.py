@@ -129,13 +129,14 @@ def read_key_file(path: Path) -> list[bytes]:
     except OSError as exc:
         raise ConfigError(f"master key file {path}: {exc.strerror}") from None
 
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise ConfigError(f"master key file {path} is empty", field="master_key_file")
-    return [
+    keys = [
         parse_fernet_key(line, f"master key file {path} line {number}")
-        for number, line in enumerate(lines, start=1)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
     ]
+    if not keys:
+        raise ConfigError(f"master key file {path} is empty", field="master_key_file")
+    return keys
 
 
 def _ensure_fallback(path: Path) -> bool:

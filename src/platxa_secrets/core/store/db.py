@@ -23,7 +23,7 @@ from platxa_secrets.errors import PlatxaSecretsError, StoreError
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 _WRITE_ATTEMPTS = 8
 
 

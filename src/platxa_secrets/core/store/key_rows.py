@@ -1,14 +1,28 @@
-"""Rows of `data_keys`: wrapped data keys and their lifecycle timestamps."""
+"""Rows of `data_keys`: wrapped data keys and their lifecycle facts."""
 
 from __future__ import annotations
 
 from platxa_secrets.core.crypto.keyring import KeyRecord
 from platxa_secrets.core.store.db import Tx
 
-_COLUMNS = (
-    "kid, state, origin, master_kid, wrapped_key, created_at, created_by, "
-    "activates_at, activated_at, retired_at, destroyed_at"
+_FIELDS = (
+    "kid",
+    "state",
+    "origin",
+    "master_kid",
+    "wrapped_key",
+    "created_at",
+    "created_by",
+    "activates_at",
+    "activated_at",
+    "retired_at",
+    "destroyed_at",
+    "activated_by",
+    "retired_by",
+    "destroyed_by",
 )
+_COLUMNS = ", ".join(_FIELDS)
+_CHANGEABLE = frozenset(_FIELDS) - {"kid", "origin", "created_at", "created_by"}
 
 
 def load_keys(tx: Tx) -> list[KeyRecord]:
@@ -18,21 +32,28 @@ def load_keys(tx: Tx) -> list[KeyRecord]:
 
 
 def insert_key(tx: Tx, record: KeyRecord) -> None:
+    placeholders = ", ".join("?" for _ in _FIELDS)
     tx.execute(
-        f"INSERT INTO data_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            record.kid,
-            record.state,
-            record.origin,
-            record.master_kid,
-            record.wrapped_key,
-            record.created_at,
-            record.created_by,
-            record.activates_at,
-            record.activated_at,
-            record.retired_at,
-            record.destroyed_at,
-        ),
+        f"INSERT INTO data_keys ({_COLUMNS}) VALUES ({placeholders})",
+        [getattr(record, name) for name in _FIELDS],
+    )
+
+
+def update_key(tx: Tx, kid: str, expected_state: str, **changes: str | None) -> bool:
+    """Change a key only if it is still in `expected_state`.
+
+    Returns False when another process moved it first, so a transition
+    is never applied twice.
+    """
+    unknown = set(changes) - _CHANGEABLE
+    assert not unknown, f"not changeable: {unknown}"
+    assignments = ", ".join(f"{name} = ?" for name in changes)
+    return (
+        tx.execute(
+            f"UPDATE data_keys SET {assignments} WHERE kid = ? AND state = ?",
+            [*changes.values(), kid, expected_state],
+        )
+        == 1
     )
 
 
@@ -43,3 +64,14 @@ def census(tx: Tx) -> dict[str | None, int]:
         "GROUP BY kid"
     )
     return {kid: int(count) for kid, count in rows}
+
+
+def uses_of(tx: Tx, kid: str) -> int:
+    """How many ciphertexts a key encrypted (an index lookup)."""
+    return int(
+        tx.scalar(
+            "SELECT COUNT(*) FROM secret_values WHERE kid = ? AND "
+            "ciphertext IS NOT NULL",
+            (kid,),
+        )
+    )
