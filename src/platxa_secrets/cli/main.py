@@ -29,7 +29,8 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Create a tenant's secret from a template.",
     ),
     "generate": ("generate", "generate", "Generate passwords, tokens and keys."),
-    "keys": ("keys", "keys", "Inspect data keys; import legacy keys."),
+    "keys": ("keys", "keys", "Rotate, maintain, re-encrypt and inspect data keys."),
+    "master": ("keys", "master", "Re-wrap data keys under a new master key."),
     "legacy": ("legacy", "legacy", "Migrate credentials written by older code."),
     "audit": ("audit", "audit", "Read the audit trail."),
 }

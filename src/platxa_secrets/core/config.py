@@ -117,6 +117,16 @@ def load_config(
     key_file = pick("master_key_file")
     database_url = pick("database_url") or f"sqlite:///{home / 'secrets.db'}"
 
+    grace_period = _duration(pick("grace_period"), "grace_period", "24h")
+    keyring_refresh = _duration(pick("keyring_refresh"), "keyring_refresh", "60s")
+    if grace_period and keyring_refresh >= grace_period:
+        raise ConfigError(
+            f"keyring_refresh ({keyring_refresh}) must be shorter than grace_period "
+            f"({grace_period}): every replica must learn a new key before any "
+            "replica encrypts with it",
+            field="keyring_refresh",
+        )
+
     return Config(
         home=home,
         database_url=str(database_url),
@@ -127,9 +137,9 @@ def load_config(
         ),
         master_key_file=Path(str(key_file)).expanduser() if key_file else None,
         max_versions=_positive_int(pick("max_versions"), "max_versions", 10),
-        grace_period=_duration(pick("grace_period"), "grace_period", "24h"),
+        grace_period=grace_period,
         key_retention=_duration(pick("key_retention"), "key_retention", "7d"),
-        keyring_refresh=_duration(pick("keyring_refresh"), "keyring_refresh", "60s"),
+        keyring_refresh=keyring_refresh,
         actor=actor or f"os:{_os_user()}",
         config_file=config_path if from_file else None,
     )

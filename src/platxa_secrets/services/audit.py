@@ -62,10 +62,16 @@ class AuditLog:
             self._record_failure(
                 replace(_filled(base, outcome, "error"), detail=exc.message)
             )
-            log.info("%s %s/%s failed: %s", action, namespace, name, exc.message)
+            log.info("%s %s failed: %s", action, _target(namespace, name), exc.message)
             raise
 
-        log.info("%s %s/%s version %s", action, namespace, name, outcome.version)
+        log.info(
+            "%s %s%s%s",
+            action,
+            _target(namespace, name),
+            f" version {outcome.version}" if outcome.version else "",
+            f" key {outcome.kid}" if outcome.kid else "",
+        )
         return result
 
     def _record_failure(self, event: AuditEvent) -> None:
@@ -109,3 +115,7 @@ def _filled(base: AuditEvent, outcome: Outcome, result: str) -> AuditEvent:
         kid=outcome.kid,
         detail=outcome.detail,
     )
+
+
+def _target(namespace: str | None, name: str | None) -> str:
+    return "/".join(part for part in (namespace, name) if part) or "-"

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from platxa_secrets.core.crypto.fernet_keys import key_id, parse_legacy_key_line
 from platxa_secrets.core.crypto.keyring import (
     ACTIVE,
+    DESTROYED,
     ORIGIN_GENERATED,
     ORIGIN_LEGACY,
     RETIRED,
@@ -35,6 +36,7 @@ class KeyInfo:
     origin: str
     master_kid: str
     created_at: str
+    activates_at: str | None
     activated_at: str | None
     retired_at: str | None
     ciphertexts: int
@@ -77,6 +79,7 @@ class KeyService:
                 r.origin,
                 r.master_kid,
                 r.created_at,
+                r.activates_at,
                 r.activated_at,
                 r.retired_at,
                 counts.get(r.kid, 0),
@@ -89,6 +92,40 @@ class KeyService:
         self._runtime.ready()
         with self._runtime.database.read() as tx:
             return key_rows.census(tx)
+
+    def rewrap_under_primary(self) -> builtins.list[str]:
+        """Re-wrap every data key under the primary master key.
+
+        Run after putting a new master key first in the chain (the old one
+        second): until every data key is re-wrapped the old master key is
+        still needed, afterwards it can be removed.
+        """
+        master = self._runtime.master_keys
+        self._runtime.ready()
+
+        def work(tx: Tx, outcome: Outcome) -> builtins.list[str]:
+            moved = []
+            for record in key_rows.load_keys(tx):
+                if record.state == DESTROYED or record.master_kid == master.primary_id:
+                    continue
+                key = master.unwrap(record.master_kid, record.wrapped_key, record.kid)
+                master_kid, wrapped = master.wrap(key)
+                key_rows.update_key(
+                    tx,
+                    record.kid,
+                    record.state,
+                    master_kid=master_kid,
+                    wrapped_key=wrapped,
+                )
+                moved.append(record.kid)
+            outcome.detail = (
+                f"{len(moved)} data key(s) re-wrapped under {master.primary_id}"
+            )
+            return moved
+
+        moved = self._audit.run("master.rotate", None, None, work)
+        self._runtime.forget_keyring()
+        return moved
 
     def import_legacy(
         self, lines: builtins.list[str], source: str

@@ -84,6 +84,19 @@ class Runtime:
             self._keyring_loaded = now
         return self._keyring
 
+    def keyring_for(self, kid: str | None) -> Keyring:
+        """The keyring, reloaded first if it has never heard of `kid`.
+
+        A replica that meets a key id newer than its cached keyring (a
+        rotation it has not refreshed for yet) reloads once instead of
+        failing.
+        """
+        keyring = self.keyring()
+        if kid is not None and not keyring.knows(kid):
+            self.forget_keyring()
+            keyring = self.keyring()
+        return keyring
+
     def forget_keyring(self) -> None:
         """Drop the cached keyring after this process changed the keys."""
         self._keyring = None

@@ -349,6 +349,8 @@ class SecretService:
         kids: dict[str, str] = {}
         legacy: list[str] = []
         for value in secret_rows.get_values(tx, secret.id, row.version):
+            if value.kid is not None and not keyring.knows(value.kid):
+                keyring = self._runtime.keyring_for(value.kid)
             context = value_context(
                 secret.namespace, secret.name, row.version, value.key
             )

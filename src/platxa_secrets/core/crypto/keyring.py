@@ -130,6 +130,9 @@ class Keyring:
 
         return Decrypted(unframe(plaintext, context, target), parsed.kid, False)
 
+    def knows(self, kid: str) -> bool:
+        return kid in self._records
+
     def kid_of(self, ciphertext: str | bytes, target: str) -> str | None:
         """The key id a ciphertext names (None for legacy), shape-checked."""
         return parse_unverified(ciphertext, target).kid

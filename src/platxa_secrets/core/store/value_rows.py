@@ -1,0 +1,102 @@
+"""Bulk access to `secret_values` for re-encryption.
+
+Rows are visited in primary-key order with a keyset cursor, so a run
+never revisits a row and never loops on one that failed. On PostgreSQL
+the batch is locked with `FOR UPDATE SKIP LOCKED`, so several replicas
+share the work without doing any row twice. A rewritten ciphertext is
+stored only if the row still holds the ciphertext that was read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from platxa_secrets.core.store.db import Tx
+
+Cursor = tuple[int, int, str]
+START: Cursor = (-1, -1, "")
+
+
+class StaleValue(NamedTuple):
+    """A ciphertext not under the active key, with the identity it is bound to."""
+
+    secret_id: int
+    version: int
+    key: str
+    kid: str | None
+    ciphertext: str
+    namespace: str
+    name: str
+
+    def __repr__(self) -> str:
+        return (
+            f"StaleValue({self.namespace}/{self.name} v{self.version} "
+            f"{self.key}, kid={self.kid!r})"
+        )
+
+    @property
+    def cursor(self) -> Cursor:
+        return (self.secret_id, self.version, self.key)
+
+
+def stale_batch(
+    tx: Tx,
+    active_kid: str,
+    after: Cursor,
+    limit: int,
+    partition: tuple[int, int] = (0, 1),
+    lock: bool = False,
+) -> list[StaleValue]:
+    """The next `limit` ciphertexts after `after` not under `active_kid`."""
+    index, count = partition
+    lock_clause = " FOR UPDATE OF v SKIP LOCKED" if lock else ""
+    rows = tx.all(
+        "SELECT v.secret_id, v.version, v.key, v.kid, v.ciphertext, s.namespace, "
+        "s.name FROM secret_values v JOIN secrets s ON s.id = v.secret_id "
+        "WHERE v.ciphertext IS NOT NULL AND (v.kid IS NULL OR v.kid <> ?) "
+        "AND (v.secret_id, v.version, v.key) > (?, ?, ?) "
+        "AND v.secret_id % ? = ? "
+        f"ORDER BY v.secret_id, v.version, v.key LIMIT ?{lock_clause}",
+        (active_kid, *after, count, index, limit),
+    )
+    return [StaleValue(*row) for row in rows]
+
+
+def count_stale(tx: Tx, active_kid: str) -> int:
+    return int(
+        tx.scalar(
+            "SELECT COUNT(*) FROM secret_values WHERE ciphertext IS NOT NULL "
+            "AND (kid IS NULL OR kid <> ?)",
+            (active_kid,),
+        )
+    )
+
+
+def count_under(tx: Tx, kid: str) -> int:
+    return int(
+        tx.scalar(
+            "SELECT COUNT(*) FROM secret_values WHERE ciphertext IS NOT NULL "
+            "AND kid = ?",
+            (kid,),
+        )
+    )
+
+
+def write_back(tx: Tx, rewrites: Sequence[tuple[StaleValue, str, str]]) -> int:
+    """Store new ciphertexts where the row is unchanged; return how many."""
+    written = 0
+    for value, kid, ciphertext in rewrites:
+        written += tx.execute(
+            "UPDATE secret_values SET kid = ?, ciphertext = ? WHERE secret_id = ? "
+            "AND version = ? AND key = ? AND ciphertext = ?",
+            (
+                kid,
+                ciphertext,
+                value.secret_id,
+                value.version,
+                value.key,
+                value.ciphertext,
+            ),
+        )
+    return written
