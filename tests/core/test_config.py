@@ -292,9 +292,19 @@ def test_empty_env_value_falls_through_to_file(
     ],
 )
 def test_env_durations(home_env: dict[str, str], text: str, expected: object) -> None:
-    config = load_config(env={**home_env, "PLATXA_SECRETS_KEYRING_REFRESH": text})
+    config = load_config(env={**home_env, "PLATXA_SECRETS_KEY_RETENTION": text})
 
-    assert config.keyring_refresh == expected
+    assert config.key_retention == expected
+
+
+def test_keyring_refresh_must_be_shorter_than_the_grace_period(
+    home_env: dict[str, str],
+) -> None:
+    env = {**home_env, "PLATXA_SECRETS_GRACE_PERIOD": "1h"}
+
+    with pytest.raises(ConfigError, match="keyring_refresh .* must be shorter"):
+        load_config(env={**env, "PLATXA_SECRETS_KEYRING_REFRESH": "2h"})
+    assert load_config(env={**env, "PLATXA_SECRETS_KEYRING_REFRESH": "5m"})
 
 
 # --- bad values name their setting ----------------------------------------

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from platxa_secrets.core.durations import parse_duration
+from platxa_secrets.core.durations import format_duration, parse_duration
 from platxa_secrets.errors import ConfigError, PlatxaSecretsError
 
 ENV_PREFIX = "PLATXA_SECRETS_"
@@ -121,8 +121,8 @@ def load_config(
     keyring_refresh = _duration(pick("keyring_refresh"), "keyring_refresh", "60s")
     if grace_period and keyring_refresh >= grace_period:
         raise ConfigError(
-            f"keyring_refresh ({keyring_refresh}) must be shorter than grace_period "
-            f"({grace_period}): every replica must learn a new key before any "
+            f"keyring_refresh ({format_duration(keyring_refresh)}) must be shorter "
+            f"than grace_period ({format_duration(grace_period)}): every replica must learn a new key before any "
             "replica encrypts with it",
             field="keyring_refresh",
         )
