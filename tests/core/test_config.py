@@ -302,7 +302,7 @@ def test_keyring_refresh_must_be_shorter_than_the_grace_period(
 ) -> None:
     env = {**home_env, "PLATXA_SECRETS_GRACE_PERIOD": "1h"}
 
-    with pytest.raises(ConfigError, match="keyring_refresh .* must be shorter"):
+    with pytest.raises(ConfigError, match=r"keyring_refresh .* must be shorter"):
         load_config(env={**env, "PLATXA_SECRETS_KEYRING_REFRESH": "2h"})
     assert load_config(env={**env, "PLATXA_SECRETS_KEYRING_REFRESH": "5m"})
 

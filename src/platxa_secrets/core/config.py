@@ -122,8 +122,8 @@ def load_config(
     if grace_period and keyring_refresh >= grace_period:
         raise ConfigError(
             f"keyring_refresh ({format_duration(keyring_refresh)}) must be shorter "
-            f"than grace_period ({format_duration(grace_period)}): every replica must learn a new key before any "
-            "replica encrypts with it",
+            f"than grace_period ({format_duration(grace_period)}): every replica "
+            "must learn a new key before any replica encrypts with it",
             field="keyring_refresh",
         )
 
