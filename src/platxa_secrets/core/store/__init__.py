@@ -10,5 +10,5 @@ Day-to-day statements go through the plain DB-API driver (`sqlite3`,
 psycopg 3) in `db.py`: importing SQLAlchemy costs about 150 ms, five
 times the rest of a `pxs secret get`, and the few statements the store
 runs are portable SQL. The migration machinery is loaded only by
-`pxs init` and `pxs migrate`.
+`pxs init`, which creates or migrates the schema.
 """

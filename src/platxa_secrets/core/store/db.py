@@ -57,7 +57,9 @@ class Tx:
         return row[0] if row else None
 
     def _sql(self, sql: str) -> str:
-        return sql if self.dialect == "sqlite" else sql.replace("?", "%s")
+        if self.dialect == "sqlite":
+            return sql
+        return sql.replace("%", "%%").replace("?", "%s")
 
 
 class Database:
@@ -177,9 +179,11 @@ class Database:
 
     def _store_error(self, exc: Exception) -> StoreError:
         # Driver messages can quote parameters, so only the class is kept.
+        sqlstate = getattr(exc, "sqlstate", None)
+        code = f", SQLSTATE {sqlstate}" if sqlstate else ""
         return StoreError(
             f"database {self.display_url} failed a write "
-            f"({type(exc).__name__}); nothing was changed",
+            f"({type(exc).__name__}{code}); nothing was changed",
         )
 
     def _connect_sqlite(self, create: bool) -> sqlite3.Connection:

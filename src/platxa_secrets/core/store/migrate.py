@@ -1,6 +1,6 @@
 """Run Alembic migrations from code; the only importer of Alembic.
 
-`pxs init` and `pxs migrate` call `upgrade()`. Every other command only
+`pxs init` calls `upgrade()`. Every other command only
 compares the stored revision with `SCHEMA_HEAD` (see `db.py`), which
 costs one query instead of loading the migration machinery.
 """
