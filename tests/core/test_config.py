@@ -19,6 +19,7 @@ def _write(home: Path, text: str | bytes, name: str = "config.toml") -> Path:
         path.write_bytes(text)
     else:
         path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # a config file holding a key must be private
     return path
 
 
@@ -425,3 +426,15 @@ def test_database_password_is_hidden_from_repr(home_env: dict[str, str]) -> None
 
     assert config.database_url == url
     assert CANARY not in repr(config)
+
+
+def test_config_file_with_a_master_key_must_be_private(home: Path) -> None:
+    path = _write(home, 'master_key = "x"\n')
+    path.chmod(0o644)
+
+    with pytest.raises(ConfigError, match="chmod 600") as caught:
+        load_config(env={"PLATXA_SECRETS_HOME": str(home)})
+
+    assert "mode 0644" in caught.value.message
+    path.chmod(0o600)
+    assert load_config(env={"PLATXA_SECRETS_HOME": str(home)}).master_key == "x"

@@ -24,7 +24,19 @@ from tests.core.helpers import CANARY, assert_no_leak, secret_forms
 
 
 def _load(env: dict[str, str]) -> MasterKeys:
-    return load_master_keys(load_config(env=env))
+    """Load as `pxs init` does: the development key may be created."""
+    return load_master_keys(load_config(env=env), create_fallback=True)
+
+
+def test_only_init_creates_the_development_key(home_env: dict[str, str]) -> None:
+    config = load_config(env=home_env)
+
+    with pytest.raises(ConfigError, match="run `pxs init`"):
+        load_master_keys(config)
+    assert not config.fallback_key_file.exists()
+
+    created = load_master_keys(config, create_fallback=True)
+    assert load_master_keys(config).ids == created.ids
 
 
 def _key() -> str:
@@ -254,6 +266,7 @@ def test_key_from_config_file_names_the_file_as_source(
     key = _key()
     home.mkdir()
     (home / "config.toml").write_text(f'master_key = "{key}"\n')
+    (home / "config.toml").chmod(0o600)
 
     keys = _load(home_env)
 
@@ -269,6 +282,7 @@ def test_non_string_master_key_in_config_file_is_a_config_error(
 ) -> None:
     home.mkdir()
     (home / "config.toml").write_text(toml)
+    (home / "config.toml").chmod(0o600)
 
     with pytest.raises(ConfigError, match="master_key"):
         _load(home_env)

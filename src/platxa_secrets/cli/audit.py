@@ -29,7 +29,18 @@ def list_(namespace: str | None, limit: int, fmt: str) -> None:
         return
     emit_table(
         None,
-        ["ID", "AT", "ACTOR", "ACTION", "TARGET", "VERSION", "KEYS", "KID", "OUTCOME"],
+        [
+            "ID",
+            "AT",
+            "ACTOR",
+            "ACTION",
+            "TARGET",
+            "VERSION",
+            "KEYS",
+            "KID",
+            "OUTCOME",
+            "DETAIL",
+        ],
         [
             (
                 e.id,
@@ -41,6 +52,7 @@ def list_(namespace: str | None, limit: int, fmt: str) -> None:
                 " ".join(e.key_names),
                 e.kid,
                 e.outcome,
+                e.detail,
             )
             for e in events
         ],

@@ -104,8 +104,20 @@ def dns_token(prefix: str, nbytes: int) -> None:
 
 @generate.command("fernet-key")
 @_FILE
-def fernet_key(path: Path | None) -> None:
-    """A new Fernet key, e.g. for PLATXA_SECRETS_MASTER_KEY_FILE."""
+@click.option("--force", is_flag=True, help="Replace an existing key file.")
+def fernet_key(path: Path | None, force: bool) -> None:
+    """A new Fernet key, e.g. for PLATXA_SECRETS_MASTER_KEY_FILE.
+
+    An existing file is never replaced without --force: replacing a
+    master key file makes every data key it wrapped unreadable.
+    """
+    from platxa_secrets.errors import ConflictError
     from platxa_secrets.services.generators import generate_fernet_key
 
+    if path is not None and path.exists() and not force:
+        raise ConflictError(
+            f"{path} already exists; a replaced master key cannot unwrap the data "
+            "keys it wrapped. Choose another file, or pass --force",
+            field="file",
+        )
     _deliver(generate_fernet_key(), path, "Fernet key")

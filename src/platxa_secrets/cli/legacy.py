@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -10,12 +11,21 @@ import click
 from platxa_secrets.cli.context import runtime
 from platxa_secrets.cli.output import emit_json, info
 from platxa_secrets.cli.refs import read_file
-from platxa_secrets.errors import ValidationError
+from platxa_secrets.errors import ConflictError, ValidationError
+from platxa_secrets.services.secrets import SecretService, WriteRequest
 
 
 @click.group()
 def legacy() -> None:
     """Migrate credentials written by older Platxa code."""
+
+
+def _existing(service: SecretService, requests: list[WriteRequest]) -> list[str]:
+    """Targets of the plan that already exist in the store."""
+    present = {(s.namespace, s.name) for s in service.list()}
+    return [
+        f"{r.namespace}/{r.name}" for r in requests if (r.namespace, r.name) in present
+    ]
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -59,6 +69,9 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     "--dry-run", is_flag=True, help="Decrypt and check everything, write nothing."
 )
 @click.option(
+    "--merge", is_flag=True, help="Merge into existing secrets (default: refuse)."
+)
+@click.option(
     "-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table"
 )
 def migrate(
@@ -70,12 +83,12 @@ def migrate(
     plain: tuple[str, ...],
     secret_type: str,
     dry_run: bool,
+    merge: bool,
     fmt: str,
 ) -> None:
     """Decrypt every row with the old keys and store one secret per row."""
     from platxa_secrets.core.crypto.fernet_keys import parse_legacy_key_line
     from platxa_secrets.services.legacy import LegacyMapping, plan_migration
-    from platxa_secrets.services.secrets import SecretService
 
     if not encrypted:
         raise ValidationError(
@@ -104,11 +117,17 @@ def migrate(
         info(f"warning: {keys_file} is readable by group or others; chmod 600 it")
 
     plan = plan_migration(read_file(csv_path, "--csv"), str(csv_path), keys, mapping)
-    written = (
-        []
-        if dry_run
-        else SecretService(runtime()).put_many(plan.requests, action="legacy.migrate")
-    )
+    service = SecretService(runtime())
+    existing = _existing(service, plan.requests)
+    if existing and not merge:
+        shown = ", ".join(existing[:10]) + (" …" if len(existing) > 10 else "")
+        raise ConflictError(
+            f"{len(existing)} target secret(s) already exist ({shown}); nothing "
+            "was written. Pass --merge to add the migrated keys to them",
+            field="secret",
+        )
+    requests = [replace(r, replace=False) for r in plan.requests]
+    written = [] if dry_run else service.put_many(requests, action="legacy.migrate")
 
     summary = {
         "rows": plan.rows,
@@ -119,6 +138,7 @@ def migrate(
             f"line {k}": n for k, n in sorted(plan.by_key.items())
         },
         "empty_cells": plan.empty_cells,
+        "existing": existing,
         "secrets": [f"{r.namespace}/{r.name}" for r in plan.requests],
     }
     if fmt == "json":

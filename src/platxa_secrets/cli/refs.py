@@ -31,7 +31,7 @@ def read_assignments(assignments: tuple[str, ...]) -> dict[str, bytes]:
                 f"key argument {position} must be KEY=@PATH or KEY=- (stdin)",
                 field="assignment",
             )
-        check_key(key, f"key {key!r}")
+        check_key(key)
         if key in data:
             raise ValidationError(f"key {key!r} is given twice", field=key)
 
@@ -72,8 +72,14 @@ def read_file(path: Path, what: str) -> bytes:
 def prompt_values(keys: tuple[str, ...]) -> dict[str, bytes]:
     """Ask for each key's value without echo, twice to catch typos."""
     data: dict[str, bytes] = {}
+    if keys and not sys.stdin.isatty():
+        raise ValidationError(
+            "--prompt needs a terminal; without one, pipe the value with KEY=- "
+            "or read it from a file with KEY=@PATH",
+            field="prompt",
+        )
     for key in keys:
-        check_key(key, f"key {key!r}")
+        check_key(key)
         text = click.prompt(
             f"Value for {key}", hide_input=True, confirmation_prompt=True, err=True
         )

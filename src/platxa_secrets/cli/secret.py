@@ -17,7 +17,7 @@ from platxa_secrets.cli.refs import (
     read_file,
     ref_argument,
 )
-from platxa_secrets.errors import ValidationError
+from platxa_secrets.errors import NotFoundError, ValidationError
 from platxa_secrets.services.secrets import SecretService, SecretVersion, VersionInfo
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -43,9 +43,10 @@ def secret() -> None:
     "-o",
     "--output",
     "fmt",
-    type=click.Choice(["json", "yaml", "env", "raw"]),
-    help="json/yaml: base64 data (exact bytes); env: KEY='value' lines; "
-    "raw: the bytes of one key. Default: raw with --key, env otherwise.",
+    type=click.Choice(["table", "json", "yaml", "env", "raw"]),
+    help="table: keys and text values; json/yaml: base64 data (exact bytes); "
+    "env: KEY='value' lines; raw: the bytes of one key. Default: raw with "
+    "--key, table otherwise.",
 )
 def get(
     ref: tuple[str, str], key: str | None, version: int | None, fmt: str | None
@@ -55,15 +56,17 @@ def get(
     data = result.data
     if key is not None:
         if key not in data:
-            raise ValidationError(
+            raise NotFoundError(
                 f"{result.namespace}/{result.name} v{result.version} has no key "
                 f"{key!r} (keys: {', '.join(sorted(data)) or 'none'})",
                 field="key",
             )
         data = {key: data[key]}
 
-    fmt = fmt or ("raw" if key is not None else "env")
-    if fmt == "raw":
+    fmt = fmt or ("raw" if key is not None else "table")
+    if fmt == "table":
+        _emit_values_table(result, data)
+    elif fmt == "raw":
         _emit_raw(result, data)
     elif fmt == "env":
         _emit_env(result, data)
@@ -83,6 +86,24 @@ def get(
             import yaml
 
             click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)
+
+
+def _emit_values_table(result: SecretVersion, data: dict[str, bytes]) -> None:
+    """Keys and values for a person; binary values are described, not shown."""
+    rows = []
+    for key, value in sorted(data.items()):
+        try:
+            text = value.decode("utf-8")
+            shown = text if text.isprintable() else None
+        except UnicodeDecodeError:
+            shown = None
+        rows.append((key, shown if shown is not None else _binary(value)))
+    title = f"{result.namespace}/{result.name} v{result.version} ({result.type})"
+    emit_table(title, ["KEY", "VALUE"], rows)
+
+
+def _binary(value: bytes) -> str:
+    return f"<{len(value)} bytes, not printable text: use -o json or --key>"
 
 
 def _emit_raw(result: SecretVersion, data: dict[str, bytes]) -> None:
@@ -191,7 +212,13 @@ def set_(
         )
 
     written = SecretService(runtime()).put(
-        *ref, merged, secret_type=secret_type, cas=cas, replace=replace, remove=removed
+        *ref,
+        merged,
+        secret_type=secret_type,
+        cas=cas,
+        replace=replace,
+        remove=removed,
+        skip_unchanged=True,
     )
     _report_write(written, fmt)
 
@@ -213,6 +240,12 @@ def _generate(specs: tuple[str, ...]) -> dict[str, bytes]:
 def _report_write(written: VersionInfo, fmt: str) -> None:
     if fmt == "json":
         emit_json(_info_json(written))
+        return
+    if not written.changed:
+        info(
+            f"{written.namespace}/{written.name}: unchanged, still version "
+            f"{written.version} (no new version written)"
+        )
         return
     info(
         f"{written.namespace}/{written.name}: version {written.version} "

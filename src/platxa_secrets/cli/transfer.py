@@ -95,11 +95,13 @@ def import_(
     for request in requests if dry_run else []:
         info(
             f"would import {request.namespace}/{request.name} "
-            f"({len(request.data)} keys)"
+            f"({_keys(len(request.data))})"
         )
     for w in written:
         verb = "imported" if w.changed else "unchanged"
-        info(f"{verb} {w.namespace}/{w.name} version {w.version} ({len(w.keys)} keys)")
+        info(
+            f"{verb} {w.namespace}/{w.name} version {w.version} ({_keys(len(w.keys))})"
+        )
     for s in skipped:
         info(f"skipped {s['kind']}/{s['name']} in {s['source']}: {s['reason']}")
 
@@ -134,7 +136,7 @@ def export(ref: str, version: int | None, fmt: str, path: Path | None) -> None:
         annotations={"platxa.io/source-version": str(result.version)},
         fmt="json" if fmt == "json" else "yaml",
     )
-    if path is None:
+    if path is None or str(path) == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_private(path, text.encode("utf-8"))
@@ -142,3 +144,7 @@ def export(ref: str, version: int | None, fmt: str, path: Path | None) -> None:
         f"wrote {result.namespace}/{result.name} v{result.version} to {path} "
         "(mode 0600)"
     )
+
+
+def _keys(count: int) -> str:
+    return f"{count} key" if count == 1 else f"{count} keys"

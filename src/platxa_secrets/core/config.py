@@ -109,6 +109,8 @@ def load_config(
 
     key_in_env = bool(env.get(f"{ENV_PREFIX}MASTER_KEY"))
     master_key = pick("master_key")
+    if "master_key" in from_file:
+        _check_private(config_path)
     if master_key is not None and not isinstance(master_key, str):
         raise ConfigError(
             f"master_key in {config_path} must be a string (keys separated by commas)",
@@ -179,6 +181,18 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
             field="config_file",
         )
     return data
+
+
+def _check_private(path: Path) -> None:
+    """A config file that holds a master key must be readable by its owner only."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise ConfigError(
+            f"config file {path} holds master_key but is accessible by group or "
+            f"others (mode {mode & 0o777:04o}); chmod 600 {path}, or move the key "
+            "to a key file",
+            field="master_key",
+        )
 
 
 def _positive_int(value: Any, field: str, default: int) -> int:

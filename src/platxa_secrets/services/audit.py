@@ -32,6 +32,9 @@ class Outcome:
     key_names: Iterable[str] = field(default_factory=tuple)
     kid: str | None = None
     detail: str | None = None
+    children: list[Outcome] = field(default_factory=list)
+    namespace: str | None = None
+    name: str | None = None
 
 
 class AuditLog:
@@ -52,8 +55,12 @@ class AuditLog:
         base = self._event(action, namespace, name)
 
         def transaction(tx: Tx) -> T:
+            outcome.children.clear()
             result = work(tx, outcome)
             audit_rows.append(tx, _filled(base, outcome, "ok"))
+            for child in outcome.children:
+                event = replace(base, namespace=child.namespace, name=child.name)
+                audit_rows.append(tx, _filled(event, child, "ok"))
             return result
 
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from platxa_secrets.core.crypto.keyring import DECRYPT_STATES
 from platxa_secrets.services.keys import KeyService
 from platxa_secrets.services.runtime import Runtime
 
@@ -22,10 +23,14 @@ def initialise(runtime: Runtime) -> Initialised:
     """Idempotent: migrate the schema to head, create a key if none is active."""
     from platxa_secrets.core.store.migrate import upgrade
 
-    master = runtime.master_keys
+    master = runtime.load_master_keys(create_fallback=True)
     runtime.database.connect(create=True)
     upgrade(runtime.database)
     created = KeyService(runtime).ensure_active()
+    keyring = runtime.keyring()
+    for record in keyring.records:
+        if record.state in DECRYPT_STATES:
+            keyring.check_unwraps(record.kid)
 
     return Initialised(
         database=runtime.database.display_url,

@@ -54,6 +54,9 @@ class KeyService:
 
         Returns the new key id, or None when an active key existed.
         """
+        with self._runtime.database.read() as tx:
+            if any(r.state == ACTIVE for r in key_rows.load_keys(tx)):
+                return None
 
         def work(tx: Tx, outcome: Outcome) -> str | None:
             if any(r.state == ACTIVE for r in key_rows.load_keys(tx)):

@@ -60,7 +60,7 @@ def plan_migration(
     """Decrypt every row of the export and plan the secrets to write."""
     names.check_name(mapping.secret_name, "--secret")
     for key in [*mapping.encrypted, *mapping.plain]:
-        names.check_key(key, f"key {key!r}")
+        names.check_key(key)
     rows, columns = _read_csv(content, source)
     _check_columns(columns, mapping, source)
 

@@ -52,8 +52,11 @@ class Runtime:
     @property
     def master_keys(self) -> MasterKeys:
         """The master keys; warns when it creates the development key."""
+        return self.load_master_keys()
+
+    def load_master_keys(self, create_fallback: bool = False) -> MasterKeys:
         if self._master is None:
-            self._master = load_master_keys(self.config)
+            self._master = load_master_keys(self.config, create_fallback)
             if self._master.created_file is not None:
                 log.warning(
                     "no master key supplied: created a development master key "
@@ -64,8 +67,13 @@ class Runtime:
         return self._master
 
     def ready(self) -> None:
-        """Check once that the store exists and has the expected schema."""
+        """Check once: master keys supplied, store present, schema current.
+
+        The master keys are checked even by commands that decrypt nothing,
+        so production mode without a key stops every command.
+        """
         if not self._schema_checked:
+            _ = self.master_keys
             check_schema(self.database)
             self._schema_checked = True
 

@@ -109,7 +109,7 @@ class SecretService:
         """
         _check_identity(namespace, name)
         for key in [*data, *remove]:
-            names.check_key(key, f"key {key!r}")
+            names.check_key(key)
         if secret_type is not None:
             names.check_type(secret_type)
         if cas is not None and cas < 0:
@@ -137,14 +137,17 @@ class SecretService:
         for request in requests:
             _check_identity(request.namespace, request.name)
             for key in request.data:
-                names.check_key(key, f"key {key!r}")
+                names.check_key(key)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[VersionInfo]:
-            written = [
-                self._write(tx, Outcome(), keyring, r, skip_unchanged=True)
-                for r in requests
-            ]
+            written = []
+            for request in requests:
+                child = Outcome(namespace=request.namespace, name=request.name)
+                written.append(
+                    self._write(tx, child, keyring, request, skip_unchanged=True)
+                )
+                outcome.children.append(child)
             outcome.detail = (
                 f"{sum(w.changed for w in written)} of {len(written)} secrets written"
             )

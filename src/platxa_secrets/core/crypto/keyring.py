@@ -130,6 +130,10 @@ class Keyring:
 
         return Decrypted(unframe(plaintext, context, target), parsed.kid, False)
 
+    def check_unwraps(self, kid: str) -> None:
+        """Raise unless the master keys can unwrap data key `kid`."""
+        self._fernet(kid)
+
     def knows(self, kid: str) -> bool:
         return kid in self._records
 

@@ -81,8 +81,13 @@ def build_master_keys(
     return MasterKeys(tuple(ids), source, created_file, fernets)
 
 
-def load_master_keys(config: Config) -> MasterKeys:
-    """Find the master keys following the chain in the module docstring."""
+def load_master_keys(config: Config, create_fallback: bool = False) -> MasterKeys:
+    """Find the master keys following the chain in the module docstring.
+
+    The development key is created only when `create_fallback` is set
+    (by `pxs init`); any other command without a master key stops, so
+    it cannot invent a key that does not match the store's data keys.
+    """
     if config.master_key:
         entries = config.master_key.split(",")
         keys = [
@@ -104,6 +109,13 @@ def load_master_keys(config: Config) -> MasterKeys:
         )
 
     path = config.fallback_key_file
+    if not create_fallback and not path.exists():
+        raise ConfigError(
+            f"no master key: supply PLATXA_SECRETS_MASTER_KEY or "
+            f"PLATXA_SECRETS_MASTER_KEY_FILE, or run `pxs init` to create a "
+            f"development key in {path}",
+            field="master_key",
+        )
     created = _ensure_fallback(path)
     keys = read_key_file(path)
     return build_master_keys(keys, str(path), path if created else None)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from platxa_secrets.errors import PlatxaSecretsError, StoreError
+from platxa_secrets.errors import ConfigError, PlatxaSecretsError, StoreError
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -75,7 +75,7 @@ class Database:
         elif scheme in ("postgresql", "postgresql+psycopg", "postgres"):
             self.dialect = "postgresql"
         else:
-            raise StoreError(
+            raise ConfigError(
                 f"database URL scheme {scheme!r} is not supported; use "
                 "sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
                 field="database_url",
