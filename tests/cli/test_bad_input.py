@@ -98,8 +98,8 @@ def test_values_on_the_command_line_are_refused(store: Cli) -> None:
     result = store("secret", "set", "tenant-a/odoo", f"DB_PASSWORD={CANARY}", ok=False)
     bare = store("secret", "set", "tenant-a/odoo", CANARY, ok=False)
 
-    assert "DB_PASSWORD=@FILE" in result.stderr
-    assert "argv" in result.stderr
+    assert "KEY=@FILE" in result.stderr
+    assert "visible to every user" in result.stderr
     _assert_clean(result.stderr + bare.stderr, CANARY)
     assert store.count() == 0
 
@@ -251,3 +251,68 @@ def test_json_output_of_get_is_exact_for_binary(store: Cli, tmp_path: Path) -> N
     assert base64.b64decode(doc["data"]["blob"]) == bytes(range(256))
     assert raw == bytes(range(256))
     assert "binary" in env.stderr
+
+
+def test_a_pasted_base64_value_is_not_echoed(store: Cli) -> None:
+    pasted = "U3VwZXJTZWNyZXRQYXNzd29yZDEyMw=="
+
+    result = store("secret", "set", "tenant-a/odoo", pasted, ok=False)
+
+    assert pasted.rstrip("=") not in result.stderr
+    assert "key argument 1" in result.stderr
+
+
+def test_init_with_the_wrong_master_key_fails(store: Cli) -> None:
+    other = Fernet.generate_key().decode()
+
+    result = store("init", env={"PLATXA_SECRETS_MASTER_KEY": other}, ok=False)
+
+    assert "not among the configured master keys" in result.stderr
+    _assert_clean(result.stderr, other)
+
+
+def test_only_init_creates_the_development_key(cli: Cli) -> None:
+    result = cli("secret", "list", env={"PLATXA_SECRETS_MASTER_KEY": ""}, ok=False)
+
+    assert "run `pxs init`" in result.stderr
+    assert not (cli.home / "master.key").exists()
+
+
+def test_file_outputs_never_replace_special_files(store: Cli, tmp_path: Path) -> None:
+    store("secret", "set", "tenant-a/odoo", "K=-", stdin=b"v")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "elsewhere.yaml")
+    key_file = tmp_path / "master.key"
+    key_file.write_text("existing\n")
+
+    refused = store("export", "tenant-a/odoo", "--file", link, ok=False)
+    empty = store("export", "tenant-a/odoo", "--file", "", ok=False)
+    kept = store("generate", "fernet-key", "--file", key_file, ok=False)
+
+    assert "not a regular file" in refused.stderr
+    assert "file" in empty.stderr
+    assert "already exists" in kept.stderr
+    assert key_file.read_text() == "existing\n"
+    assert not (tmp_path / "elsewhere.yaml").exists()
+
+
+def test_yaml_aliases_are_refused(store: Cli, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("&doc {apiVersion: v1, kind: List, items: [*doc]}")
+
+    result = store("import", bomb, ok=False)
+
+    assert "aliases are not accepted" in result.stderr
+
+
+def test_env_file_lines_end_only_at_newlines(store: Cli, tmp_path: Path) -> None:
+    env_file = tmp_path / "app.env"
+    env_file.write_bytes(b"A=1\x1cB=2\r\nC=3\n")
+
+    store("secret", "set", "tenant-a/env", "--from-env-file", env_file)
+    doc = json.loads(store("secret", "get", "tenant-a/env", "-o", "json").out)
+
+    assert {k: base64.b64decode(v) for k, v in doc["data"].items()} == {
+        "A": b"1\x1cB=2",
+        "C": b"3",
+    }

@@ -438,3 +438,29 @@ def test_config_file_with_a_master_key_must_be_private(home: Path) -> None:
     assert "mode 0644" in caught.value.message
     path.chmod(0o600)
     assert load_config(env={"PLATXA_SECRETS_HOME": str(home)}).master_key == "x"
+
+
+def test_environment_key_file_beats_a_key_in_the_config_file(home: Path) -> None:
+    path = _write(home, 'master_key = "from-file"\n')
+    path.chmod(0o600)
+
+    config = load_config(
+        env={
+            "PLATXA_SECRETS_HOME": str(home),
+            "PLATXA_SECRETS_MASTER_KEY_FILE": str(home / "k"),
+        }
+    )
+
+    assert config.master_key is None
+    assert config.master_key_file == home / "k"
+    assert config.master_key_source == "PLATXA_SECRETS_MASTER_KEY_FILE"
+
+
+def test_database_passwords_never_show_in_display_url() -> None:
+    from platxa_secrets.core.store.db import Database
+
+    for url in (
+        "postgresql://u:S3cretPW@db:5432/x",
+        "postgresql://u@db:5432/x?password=S3cretPW",
+    ):
+        assert "S3cretPW" not in Database(url).display_url

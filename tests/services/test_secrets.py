@@ -278,3 +278,52 @@ def test_secret_version_repr_hides_values(pxs: Platxa) -> None:
 def test_errors_share_one_base(pxs: Platxa) -> None:
     with pytest.raises(PlatxaSecretsError):
         pxs.secrets.get("tenant-a", "missing")
+
+
+def test_writes_merge_onto_the_newest_live_version(pxs: Platxa) -> None:
+    pxs.secrets.put("tenant-a", "odoo", {"A": b"1", "B": b"2"})
+    pxs.secrets.put("tenant-a", "odoo", {"C": b"3"})
+    pxs.secrets.delete("tenant-a", "odoo")
+
+    pxs.secrets.put("tenant-a", "odoo", {"D": b"4"})
+
+    assert pxs.secrets.get("tenant-a", "odoo").data == {"A": b"1", "B": b"2", "D": b"4"}
+
+
+def test_reprovisioning_after_a_delete_keeps_passwords(pxs: Platxa) -> None:
+    from platxa_secrets.services.templates import get_template
+
+    odoo = get_template("odoo")
+    pxs.provisioning.provision("tenant-a", odoo, {"db_host": "db"})
+    first = pxs.secrets.get("tenant-a", "odoo").data["DB_PASSWORD"]
+    pxs.secrets.put("tenant-a", "odoo", {"EXTRA": b"x"})
+    pxs.secrets.delete("tenant-a", "odoo")
+
+    pxs.provisioning.provision("tenant-a", odoo, {"db_host": "db"})
+
+    assert pxs.secrets.get("tenant-a", "odoo").data["DB_PASSWORD"] == first
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda p: p.secrets.put("t", "a", {"K": "text"}), "must be bytes"),
+        (lambda p: p.secrets.put("t", "a", {"K": b"v"}, cas=True), "cas"),
+        (lambda p: p.secrets.get("t", "a", version=0), "version"),
+        (lambda p: p.secrets.get("t", "a", version=2**70), "version"),
+        (lambda p: p.secrets.delete("t", "a", "12"), "versions"),
+        (lambda p: p.envelope.encrypt(5, "ctx/1"), "bytes or str"),
+        (
+            lambda p: p.secrets.put_many([WriteRequest("t", "a", {"K": b"v"}, "bad!")]),
+            "type",
+        ),
+    ],
+)
+def test_library_misuse_is_a_validation_error(pxs: Platxa, call, field) -> None:  # type: ignore[no-untyped-def]
+    pxs.secrets.put("t", "a", {"K": b"v"})
+    before = version_count(pxs)
+
+    with pytest.raises(ValidationError, match=field):
+        call(pxs)
+
+    assert version_count(pxs) == before

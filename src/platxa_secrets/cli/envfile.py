@@ -11,19 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from platxa_secrets.core.names import check_key
+from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import PlatxaSecretsError, ValidationError
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 
 
 def parse_env_file(content: bytes, source: Path) -> dict[str, bytes]:
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(f"env file {source} is not UTF-8 text") from None
+    text = decode_or_none(content)
+    if text is None:
+        raise ValidationError(f"env file {source} is not UTF-8 text")
 
     data: dict[str, bytes] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at '\n' only: str.splitlines() would also split a value at
+    # form feeds, '\x1c'-'\x1e' and Unicode separators.
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.removesuffix("\r")
         where = f"env file {source} line {number}"
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):

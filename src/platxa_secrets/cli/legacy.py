@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 
 from platxa_secrets.cli.context import runtime
 from platxa_secrets.cli.output import emit_json, info
-from platxa_secrets.cli.refs import read_file
+from platxa_secrets.cli.refs import read_file, warn_if_shared
 from platxa_secrets.errors import ConflictError, ValidationError
 from platxa_secrets.services.secrets import SecretService, WriteRequest
 
@@ -113,8 +112,7 @@ def migrate(
         raise ValidationError(
             f"--keys-file {keys_file} holds no keys", field="keys_file"
         )
-    if keys_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        info(f"warning: {keys_file} is readable by group or others; chmod 600 it")
+    warn_if_shared(keys_file)
 
     plan = plan_migration(read_file(csv_path, "--csv"), str(csv_path), keys, mapping)
     service = SecretService(runtime())

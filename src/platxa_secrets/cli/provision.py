@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from platxa_secrets.cli.context import runtime
 from platxa_secrets.cli.output import FORMAT_OPTION, emit_json, info
-from platxa_secrets.cli.refs import read_file
+from platxa_secrets.cli.refs import read_file, read_stdin
 from platxa_secrets.errors import ValidationError
 
 
@@ -71,6 +70,15 @@ def provision(
         info(f"  kept: {', '.join(result.kept)}")
 
 
+def _text(content: bytes, name: str) -> str:
+    """Template parameters are text; a trailing newline is dropped."""
+    try:
+        return content.decode("utf-8").rstrip("\n")
+    except UnicodeDecodeError:
+        pass
+    raise ValidationError(f"parameter {name} is not UTF-8 text", field=name)
+
+
 def _parameters(settings: tuple[str, ...], secret: set[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     stdin_used = False
@@ -87,10 +95,10 @@ def _parameters(settings: tuple[str, ...], secret: set[str]) -> dict[str, str]:
             if stdin_used:
                 raise ValidationError("only one parameter can read stdin", field=name)
             stdin_used = True
-            params[name] = sys.stdin.read().rstrip("\n")
+            params[name] = _text(read_stdin(f"parameter {name}"), name)
         elif value.startswith("@") and name in secret:
             content = read_file(Path(value[1:]), f"parameter {name}")
-            params[name] = content.decode("utf-8").rstrip("\n")
+            params[name] = _text(content, name)
         elif name in secret:
             raise ValidationError(
                 f"parameter {name!r} is secret and cannot be given on the command "

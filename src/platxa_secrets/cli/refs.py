@@ -41,32 +41,71 @@ def read_assignments(assignments: tuple[str, ...]) -> dict[str, bytes]:
                     "only one key can read stdin (KEY=-)", field="assignment"
                 )
             stdin_used = True
-            data[key] = sys.stdin.buffer.read()
+            data[key] = read_stdin(f"value of {key}")
         elif source.startswith("@"):
             data[key] = read_file(Path(source[1:]), f"value of {key}")
         else:
+            # The key is not echoed: a pasted base64 value contains '=' too.
             raise ValidationError(
-                f"refusing a value for key {key!r} on the command line: argv is "
-                "visible to every user of the host and kept in shell history; "
-                f"use {key}=@FILE, {key}=- (stdin), --prompt {key} or "
+                f"refusing key argument {position}: a value given on the command "
+                "line is visible to every user of the host and kept in shell "
+                "history; use KEY=@FILE, KEY=- (stdin), --prompt KEY or "
                 "--from-env-file FILE",
-                field=key,
+                field="assignment",
             )
     return data
 
 
-def read_file(path: Path, what: str) -> bytes:
-    """Read a file for `what`, with a message that names it on failure."""
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def read_stdin(what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """Read stdin for `what`, refusing a closed stdin or endless input."""
+    if sys.stdin is None:
+        raise ValidationError(f"{what}: stdin is closed", field="stdin")
+    return _capped(sys.stdin.buffer.read(limit + 1), what, limit)
+
+
+def read_file(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """Read a file for `what`, with a message that names it on failure.
+
+    Input is capped (a secret is at most 1 MiB; manifests and exports a
+    few), so `/dev/zero` or a wrong path cannot exhaust memory.
+    """
     if str(path) == "-":
-        return sys.stdin.buffer.read()
+        return read_stdin(what, limit)
+    error: str | None = None
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            return _capped(handle.read(limit + 1), what, limit)
     except FileNotFoundError:
-        raise ValidationError(f"{what}: file {path} does not exist") from None
+        error = f"{what}: file {path} does not exist"
     except IsADirectoryError:
-        raise ValidationError(f"{what}: {path} is a directory") from None
+        error = f"{what}: {path} is a directory"
     except OSError as exc:
-        raise ValidationError(f"{what}: cannot read {path}: {exc.strerror}") from None
+        error = f"{what}: cannot read {path}: {exc.strerror}"
+    raise ValidationError(error, field="file")
+
+
+def warn_if_shared(path: Path) -> None:
+    """Warn when a file holding keys can be read by group or others."""
+    if str(path) == "-" or not path.is_file():
+        return
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        click.echo(
+            f"pxs: warning: {path} holds keys and is readable by group or others "
+            f"(mode {mode:04o}); chmod 600 it",
+            err=True,
+        )
+
+
+def _capped(content: bytes, what: str, limit: int) -> bytes:
+    if len(content) > limit:
+        raise ValidationError(
+            f"{what}: input is larger than {limit // (1024 * 1024)} MiB", field="file"
+        )
+    return content
 
 
 def prompt_values(keys: tuple[str, ...]) -> dict[str, bytes]:

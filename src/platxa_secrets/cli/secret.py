@@ -17,6 +17,7 @@ from platxa_secrets.cli.refs import (
     read_file,
     ref_argument,
 )
+from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import NotFoundError, ValidationError
 from platxa_secrets.services.secrets import SecretService, SecretVersion, VersionInfo
 
@@ -92,11 +93,8 @@ def _emit_values_table(result: SecretVersion, data: dict[str, bytes]) -> None:
     """Keys and values for a person; binary values are described, not shown."""
     rows = []
     for key, value in sorted(data.items()):
-        try:
-            text = value.decode("utf-8")
-            shown = text if text.isprintable() else None
-        except UnicodeDecodeError:
-            shown = None
+        text = decode_or_none(value)
+        shown = text if text is not None and text.isprintable() else None
         rows.append((key, shown if shown is not None else _binary(value)))
     title = f"{result.namespace}/{result.name} v{result.version} ({result.type})"
     emit_table(title, ["KEY", "VALUE"], rows)
@@ -132,14 +130,13 @@ def _emit_env(result: SecretVersion, data: dict[str, bytes]) -> None:
                 "variable name; use -o json or --key with -o raw",
                 field="output",
             )
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
+        text = decode_or_none(value)
+        if text is None:
             raise ValidationError(
                 f"value of {key!r} in {result.namespace}/{result.name} is binary; "
                 "use -o json (base64) or --key with -o raw",
                 field="output",
-            ) from None
+            )
         lines.append(f"{key}={_shell_quote(text)}")
     click.echo("\n".join(lines))
 

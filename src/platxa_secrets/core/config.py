@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from platxa_secrets.core.durations import format_duration, parse_duration
+from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import ConfigError, PlatxaSecretsError
 
 ENV_PREFIX = "PLATXA_SECRETS_"
@@ -107,16 +108,7 @@ def load_config(
             field="environment",
         )
 
-    key_in_env = bool(env.get(f"{ENV_PREFIX}MASTER_KEY"))
-    master_key = pick("master_key")
-    if "master_key" in from_file:
-        _check_private(config_path)
-    if master_key is not None and not isinstance(master_key, str):
-        raise ConfigError(
-            f"master_key in {config_path} must be a string (keys separated by commas)",
-            field="master_key",
-        )
-    key_file = pick("master_key_file")
+    master_key, key_file, key_source = _master_key_settings(env, from_file, config_path)
     database_url = pick("database_url") or f"sqlite:///{home / 'secrets.db'}"
 
     grace_period = _duration(pick("grace_period"), "grace_period", "24h")
@@ -134,10 +126,8 @@ def load_config(
         database_url=str(database_url),
         environment=environment,
         master_key=master_key,
-        master_key_source=(
-            f"{ENV_PREFIX}MASTER_KEY" if key_in_env else f"master_key in {config_path}"
-        ),
-        master_key_file=Path(str(key_file)).expanduser() if key_file else None,
+        master_key_source=key_source,
+        master_key_file=key_file,
         max_versions=_positive_int(pick("max_versions"), "max_versions", 10),
         grace_period=grace_period,
         key_retention=_duration(pick("key_retention"), "key_retention", "7d"),
@@ -145,6 +135,47 @@ def load_config(
         actor=actor or f"os:{_os_user()}",
         config_file=config_path if from_file else None,
     )
+
+
+def _master_key_settings(
+    env: Mapping[str, str], from_file: dict[str, Any], config_path: Path
+) -> tuple[str | None, Path | None, str]:
+    """The master key chain's first link that is set: key, file and source.
+
+    Order: the environment's key, the environment's key file, the config
+    file's key, the config file's key file. The first one set wins, so a
+    key file named in the environment beats a key left in the config file.
+    """
+    if env.get(f"{ENV_PREFIX}MASTER_KEY"):
+        return env[f"{ENV_PREFIX}MASTER_KEY"], None, f"{ENV_PREFIX}MASTER_KEY"
+    if env.get(f"{ENV_PREFIX}MASTER_KEY_FILE"):
+        path = _key_path(env[f"{ENV_PREFIX}MASTER_KEY_FILE"])
+        return None, path, f"{ENV_PREFIX}MASTER_KEY_FILE"
+
+    source = f"master_key in {config_path}"
+    if "master_key" in from_file:
+        _check_private(config_path)
+        key = from_file["master_key"]
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"{source} must be a string (keys separated by commas)",
+                field="master_key",
+            )
+        return key, None, source
+    if from_file.get("master_key_file"):
+        return None, _key_path(str(from_file["master_key_file"])), source + "_file"
+    return None, None, source
+
+
+def _key_path(text: str) -> Path:
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "~user" for a user that does not exist
+        raise ConfigError(
+            f"master key file {text}: its home directory cannot be resolved",
+            field="master_key_file",
+        ) from None
 
 
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
@@ -165,13 +196,11 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
 
     import tomllib  # only when a config file exists: it costs start-up time
 
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        # The decoder's message can quote the line, which may hold a key.
+    data = _parse_toml(raw, tomllib)
+    if data is None:
         raise ConfigError(
             f"config file {path} is not valid UTF-8 TOML", field="config_file"
-        ) from None
+        )
 
     unknown = sorted(set(data) - _FILE_KEYS)
     if unknown:
@@ -181,6 +210,17 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
             field="config_file",
         )
     return data
+
+
+def _parse_toml(raw: bytes, tomllib: Any) -> dict[str, Any] | None:
+    """Parse, or None: the decoder's error can quote a line holding a key."""
+    text = decode_or_none(raw)
+    if text is None:
+        return None
+    try:
+        return dict(tomllib.loads(text))
+    except tomllib.TOMLDecodeError:
+        return None
 
 
 def _check_private(path: Path) -> None:

@@ -7,14 +7,15 @@ from datetime import timedelta
 
 from platxa_secrets.errors import ValidationError
 
-_PART = re.compile(r"(\d+)([smhdw])")
+_PART = re.compile(r"(\d{1,12})([smhdw])")
+_MAX_SECONDS = 100 * 365 * 86400
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str, field: str) -> timedelta:
     """Parse `1h30m`-style text; a bare number means seconds."""
     cleaned = text.strip().lower()
-    if cleaned.isdigit():
+    if cleaned.isdigit() and len(cleaned) <= 12:
         return timedelta(seconds=int(cleaned))
 
     parts = _PART.findall(cleaned)
@@ -24,7 +25,10 @@ def parse_duration(text: str, field: str) -> timedelta:
             "7d or 1h30m",
             field=field,
         )
-    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds > _MAX_SECONDS:
+        raise ValidationError(f"{field} {text!r} is longer than 100 years", field=field)
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -51,7 +51,13 @@ class Envelope:
 
 
 def _as_bytes(value: bytes | str) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise ValidationError(
+        f"value must be bytes or str, not {type(value).__name__}", field="value"
+    )
 
 
 def _check(context: str) -> str:

@@ -289,6 +289,8 @@ def _convert(spec: str, name: str, match: re.Match[str], kind: type) -> Value:
     if kind is int:
         if number is None:
             raise _spec_error(spec, f"argument {name} takes an integer")
+        if len(number.lstrip("-+")) > 9:
+            raise _spec_error(spec, f"argument {name} is far too large")
         return int(number)
 
     if kind is bool:

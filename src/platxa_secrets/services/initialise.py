@@ -25,8 +25,9 @@ def initialise(runtime: Runtime) -> Initialised:
 
     master = runtime.load_master_keys(create_fallback=True)
     runtime.database.connect(create=True)
-    upgrade(runtime.database)
-    created = KeyService(runtime).ensure_active()
+    with runtime.database.exclusive("init"):
+        upgrade(runtime.database)
+        created = KeyService(runtime).ensure_active()
     keyring = runtime.keyring()
     for record in keyring.records:
         if record.state in DECRYPT_STATES:

@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from platxa_secrets.core import names
 from platxa_secrets.core.crypto.ciphertext import parse_unverified
+from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import CryptoError, PlatxaSecretsError, ValidationError
 from platxa_secrets.services.secrets import WriteRequest
 
@@ -73,10 +74,7 @@ def plan_migration(
     for number, row in enumerate(rows, start=2):
         label = f"line {number}" + (f" (id={row['id']})" if row.get("id") else "")
         try:
-            namespace = names.check_namespace(
-                (row.get(mapping.namespace_column) or "").strip(),
-                f"column {mapping.namespace_column}",
-            )
+            namespace = _namespace(row.get(mapping.namespace_column), mapping)
             if namespace in seen:
                 raise ValidationError(
                     f"namespace {namespace} repeats {seen[namespace]}"
@@ -115,11 +113,24 @@ def plan_migration(
     return LegacyPlan(requests, len(rows), dict(by_key), empty)
 
 
-def _read_csv(content: bytes, source: str) -> tuple[list[dict[str, str]], list[str]]:
+def _namespace(cell: str | None, mapping: LegacyMapping) -> str:
+    """The row's namespace; an invalid cell is not quoted (it may be a value)."""
+    candidate = (cell or "").strip()
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{source} is not UTF-8 text", field="csv") from None
+        return names.check_namespace(candidate)
+    except ValidationError:
+        pass
+    raise ValidationError(
+        f"column {mapping.namespace_column} is not a valid namespace (an RFC 1123 "
+        "label: lower-case letters, digits and '-', at most 63 characters)",
+        field=mapping.namespace_column,
+    )
+
+
+def _read_csv(content: bytes, source: str) -> tuple[list[dict[str, str]], list[str]]:
+    text = decode_or_none(content, "utf-8-sig")
+    if text is None:
+        raise ValidationError(f"{source} is not UTF-8 text", field="csv")
 
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))

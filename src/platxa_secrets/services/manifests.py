@@ -186,12 +186,28 @@ def render_manifest(
 
 
 class _Loader(yaml.SafeLoader):
-    """A safe loader that refuses repeated keys and keeps timestamps text.
+    """A safe loader that refuses repeated keys and aliases, keeps timestamps text.
 
     PyYAML lets the last of two equal keys win; kubectl refuses them.
     PyYAML turns an unquoted timestamp into a datetime; Kubernetes keeps
     the text, which is what a `stringData` value needs.
     """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Refuse aliases: nested ones expand exponentially ("billion laughs").
+
+        Kubernetes manifests have no need for them, and a few hundred bytes
+        of aliases can otherwise ask for gigabytes.
+        """
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "found an alias; YAML aliases are not accepted in manifests",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
     def construct_mapping(
         self, node: yaml.MappingNode, deep: bool = False

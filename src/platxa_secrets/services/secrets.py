@@ -28,6 +28,7 @@ from platxa_secrets.services.audit import AuditLog, Outcome
 from platxa_secrets.services.runtime import Runtime
 
 OPAQUE = "Opaque"
+MAX_VERSION = 2**31 - 1
 
 
 def value_context(namespace: str, name: str, version: int, key: str) -> str:
@@ -107,12 +108,10 @@ class SecretService:
         would store the same type and values is not made (import and
         provisioning are then idempotent).
         """
-        _check_identity(namespace, name)
-        for key in [*data, *remove]:
+        _check_request(WriteRequest(namespace, name, data, secret_type))
+        for key in remove:
             names.check_key(key)
-        if secret_type is not None:
-            names.check_type(secret_type)
-        if cas is not None and cas < 0:
+        if cas is not None and (_not_int(cas) or not 0 <= cas <= MAX_VERSION):
             raise ValidationError("cas must be 0 or a version number", field="cas")
 
         keyring = self._runtime.keyring()
@@ -135,9 +134,7 @@ class SecretService:
     ) -> builtins.list[VersionInfo]:
         """Write several secrets in one transaction: all or nothing."""
         for request in requests:
-            _check_identity(request.namespace, request.name)
-            for key in request.data:
-                names.check_key(key)
+            _check_request(request)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[VersionInfo]:
@@ -213,6 +210,7 @@ class SecretService:
         if (
             skip_unchanged
             and previous is not None
+            and previous.version == current  # else the newest is deleted
             and _same(previous, data, secret_type)
         ):
             outcome.version = current
@@ -254,13 +252,19 @@ class SecretService:
     def _previous(
         self, tx: Tx, keyring: Keyring, secret: SecretRow | None
     ) -> SecretVersion | None:
-        """The newest version if it is live, decrypted; else None."""
+        """The newest live version, decrypted; None if there is none.
+
+        Soft-deleting the newest version must not make the next write (or a
+        re-provisioning) forget the values of the live version below it.
+        """
         if secret is None:
             return None
-        row = secret_rows.get_version(tx, secret.id, secret.current_version)
-        if row is None or row.state != "live":
+        live = [
+            r for r in secret_rows.list_versions(tx, secret.id) if r.state == "live"
+        ]
+        if not live:
             return None
-        return self._decrypt(tx, keyring, secret, row)
+        return self._decrypt(tx, keyring, secret, live[-1])
 
     # -- reads -------------------------------------------------------------
 
@@ -269,6 +273,7 @@ class SecretService:
     ) -> SecretVersion:
         """Decrypt one version (default: the newest); the read is audited."""
         _check_identity(namespace, name)
+        _check_version(version)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> SecretVersion:
@@ -333,7 +338,7 @@ class SecretService:
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[int]:
             secret = _existing(tx, namespace, name, lock=True)
-            chosen = sorted(set(versions)) or [secret.current_version]
+            chosen = _check_versions(versions) or [secret.current_version]
             rows = [_version_row(tx, secret, v) for v in chosen]
             now, actor = self._runtime.now(), self._runtime.actor
             changed = _apply_mark(tx, action, secret, rows, now, actor)
@@ -379,6 +384,42 @@ class SecretService:
 def _check_identity(namespace: str, name: str) -> None:
     names.check_namespace(namespace)
     names.check_name(name)
+
+
+def _check_request(request: WriteRequest) -> None:
+    """Names, keys, value types and the type name, before any work."""
+    _check_identity(request.namespace, request.name)
+    if request.type is not None:
+        names.check_type(request.type)
+    for key, value in request.data.items():
+        names.check_key(key)
+        if not isinstance(value, bytes):
+            raise ValidationError(
+                f"value of {key!r} must be bytes, not {type(value).__name__} "
+                "(encode text first)",
+                field=key,
+            )
+
+
+def _check_versions(versions: Sequence[int]) -> list[int]:
+    if isinstance(versions, (str, bytes)) or any(
+        _not_int(v) or not 1 <= v <= MAX_VERSION for v in versions
+    ):
+        raise ValidationError(
+            "versions must be whole numbers from 1 upwards", field="version"
+        )
+    return sorted(set(versions))
+
+
+def _check_version(version: int | None) -> None:
+    if version is not None and (_not_int(version) or not 1 <= version <= MAX_VERSION):
+        raise ValidationError(
+            "version must be a whole number from 1 upwards", field="version"
+        )
+
+
+def _not_int(value: object) -> bool:
+    return not isinstance(value, int) or isinstance(value, bool)
 
 
 def _check_cas(cas: int | None, current: int, target: str) -> None:

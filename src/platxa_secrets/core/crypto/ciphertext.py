@@ -32,6 +32,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import CryptoError
 
 PREFIX = "pxs1"
@@ -125,12 +126,12 @@ def unframe(plaintext: bytes, context: str, target: str) -> bytes:
 def _as_text(ciphertext: str | bytes, target: str) -> str:
     if isinstance(ciphertext, str):
         return ciphertext
-    try:
-        return ciphertext.decode("ascii")
-    except UnicodeDecodeError:
+    text = decode_or_none(ciphertext, "ascii")
+    if text is None:
         raise CryptoError(
             f"ciphertext of {target} contains non-ASCII bytes", target=target
-        ) from None
+        )
+    return text
 
 
 def _check_token(token: str, target: str) -> None:

@@ -21,6 +21,7 @@ import re
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 
+from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import ConfigError
 
 KEY_LENGTH = 44
@@ -40,14 +41,14 @@ def parse_fernet_key(text: str | bytes, source: str) -> bytes:
     not rejected.
     """
     if isinstance(text, bytes):
-        try:
-            text = text.decode("ascii")
-        except UnicodeDecodeError:
+        decoded = decode_or_none(text, "ascii")
+        if decoded is None:
             raise ConfigError(
                 f"{source} contains non-ASCII bytes; a Fernet key is 44 "
                 "characters of url-safe base64",
                 field=source,
-            ) from None
+            )
+        text = decoded
 
     key = text.strip()
     if not key:

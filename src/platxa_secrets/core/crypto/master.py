@@ -157,10 +157,22 @@ def _ensure_fallback(path: Path) -> bool:
     Returns True when this call created it.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        return False
+
+    # Written whole under a private name, then linked into place: a
+    # concurrent first run sees either no file or the complete key, and
+    # `link` fails if another process won, so there is only ever one key.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(Fernet.generate_key() + b"\n")
+    finally:
+        temporary.unlink(missing_ok=True)
     return True

@@ -87,16 +87,21 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL without a password, for messages and logs."""
+        """The URL without password or query, for messages and logs.
+
+        A password can hide in the user part or in the query string
+        (`?password=`), so neither is ever shown.
+        """
+        if self.dialect == "sqlite":
+            return self.url
         from urllib.parse import urlsplit, urlunsplit
 
         parts = urlsplit(self.url)
-        if self.dialect == "sqlite" or not parts.password:
-            return self.url
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            parts = parts._replace(netloc=netloc)
-        return urlunsplit(parts)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        user = f"{parts.username}@" if parts.username else ""
+        return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -119,6 +124,36 @@ class Database:
                 else self._connect_postgresql()
             )
         return self._conn
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a store-wide lock named `name` (one `pxs init` at a time).
+
+        SQLite: an advisory lock on a file beside the database.
+        PostgreSQL: a session advisory lock, held on this connection.
+        """
+        if self.dialect == "sqlite":
+            import fcntl
+
+            assert self.path is not None
+            lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+            return
+
+        conn = self.connect()
+        key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") >> 1
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            conn.commit()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -189,23 +224,40 @@ class Database:
     def _connect_sqlite(self, create: bool) -> sqlite3.Connection:
         assert self.path is not None
         if create:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            try:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if not self.path.exists():
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the store {self.path}: {exc.strerror}",
+                    field="database_url",
+                ) from None
         elif not self.path.exists():
             raise StoreError(
                 f"no store at {self.path}; run `pxs init` first",
                 field="database_url",
             )
 
-        conn = sqlite3.connect(
-            str(self.path), timeout=60, isolation_level=None, check_same_thread=False
+        try:
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=60,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            problem = str(exc)
+        else:
+            return conn
+        raise StoreError(
+            f"{self.path} cannot be opened as a SQLite database ({problem})",
+            field="database_url",
         )
-        conn.execute("PRAGMA busy_timeout = 60000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
 
     def _connect_postgresql(self) -> Any:
         from urllib.parse import urlsplit, urlunsplit
