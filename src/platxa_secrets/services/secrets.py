@@ -14,70 +14,34 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from platxa_secrets.core import names
-from platxa_secrets.core.crypto.compare import secret_equal
 from platxa_secrets.core.crypto.keyring import Keyring
 from platxa_secrets.core.secret_types import check_type_rules
 from platxa_secrets.core.store import secret_rows
 from platxa_secrets.core.store.db import Tx
 from platxa_secrets.core.store.secret_rows import SecretRow, ValueRow, VersionRow
-from platxa_secrets.errors import ConflictError, NotFoundError, ValidationError
+from platxa_secrets.errors import NotFoundError, ValidationError
+from platxa_secrets.services import _secret_rules as rules
 from platxa_secrets.services.audit import AuditLog, Outcome
 from platxa_secrets.services.runtime import Runtime
+from platxa_secrets.services.secret_models import (
+    MAX_VERSION,
+    OPAQUE,
+    SecretVersion,
+    VersionInfo,
+    WriteRequest,
+    value_context,
+)
 
-OPAQUE = "Opaque"
-MAX_VERSION = 2**31 - 1
-
-
-def value_context(namespace: str, name: str, version: int, key: str) -> str:
-    """The identity a stored value is bound to."""
-    return f"{namespace}/{name}/{version}/{key}"
-
-
-@dataclass(frozen=True)
-class SecretVersion:
-    """One decrypted version. `data` never appears in repr."""
-
-    namespace: str
-    name: str
-    version: int
-    type: str
-    created_at: str
-    created_by: str
-    data: dict[str, bytes] = field(repr=False)
-    kids: dict[str, str] = field(default_factory=dict)
-    legacy_keys: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """A version without values: for history, listings and write results."""
-
-    namespace: str
-    name: str
-    version: int
-    type: str
-    state: str
-    created_at: str
-    created_by: str
-    keys: tuple[str, ...]
-    kids: tuple[str, ...]
-    deleted_at: str | None = None
-    destroyed_at: str | None = None
-    changed: bool = True
-
-
-@dataclass(frozen=True)
-class WriteRequest:
-    """One secret to write, as import and provisioning batch them."""
-
-    namespace: str
-    name: str
-    data: Mapping[str, bytes] = field(repr=False)
-    type: str | None = None
-    replace: bool = True
+__all__ = [
+    "OPAQUE",
+    "SecretService",
+    "SecretVersion",
+    "VersionInfo",
+    "WriteRequest",
+    "value_context",
+]
 
 
 class SecretService:
@@ -108,10 +72,10 @@ class SecretService:
         would store the same type and values is not made (import and
         provisioning are then idempotent).
         """
-        _check_request(WriteRequest(namespace, name, data, secret_type))
+        rules.check_request(WriteRequest(namespace, name, data, secret_type))
         for key in remove:
             names.check_key(key)
-        if cas is not None and (_not_int(cas) or not 0 <= cas <= MAX_VERSION):
+        if cas is not None and (rules.not_int(cas) or not 0 <= cas <= MAX_VERSION):
             raise ValidationError("cas must be 0 or a version number", field="cas")
 
         keyring = self._runtime.keyring()
@@ -134,7 +98,7 @@ class SecretService:
     ) -> builtins.list[VersionInfo]:
         """Write several secrets in one transaction: all or nothing."""
         for request in requests:
-            _check_request(request)
+            rules.check_request(request)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[VersionInfo]:
@@ -167,7 +131,7 @@ class SecretService:
         Read and write happen in one transaction, so nothing can slip in
         between; an unchanged result writes no version.
         """
-        _check_identity(namespace, name)
+        rules.check_identity(namespace, name)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> VersionInfo:
@@ -192,7 +156,7 @@ class SecretService:
         target = f"{namespace}/{name}"
         secret = secret_rows.find_secret(tx, namespace, name, lock=True)
         current = secret.current_version if secret else 0
-        _check_cas(cas, current, target)
+        rules.check_cas(cas, current, target)
 
         previous = self._previous(tx, keyring, secret)
         data = {} if request.replace or previous is None else dict(previous.data)
@@ -211,11 +175,11 @@ class SecretService:
             skip_unchanged
             and previous is not None
             and previous.version == current  # else the newest is deleted
-            and _same(previous, data, secret_type)
+            and rules.same(previous, data, secret_type)
         ):
             outcome.version = current
             outcome.detail = "unchanged"
-            return _info_of(previous, changed=False)
+            return rules.info_of(previous, changed=False)
 
         if secret is None:
             secret = secret_rows.create_secret(tx, namespace, name, self._runtime.now())
@@ -272,12 +236,12 @@ class SecretService:
         self, namespace: str, name: str, version: int | None = None
     ) -> SecretVersion:
         """Decrypt one version (default: the newest); the read is audited."""
-        _check_identity(namespace, name)
-        _check_version(version)
+        rules.check_identity(namespace, name)
+        rules.check_version(version)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> SecretVersion:
-            secret, row = _readable(tx, namespace, name, version)
+            secret, row = rules.readable(tx, namespace, name, version)
             outcome.version = row.version
             result = self._decrypt(tx, keyring, secret, row)
             outcome.key_names = sorted(result.data)
@@ -288,13 +252,13 @@ class SecretService:
 
     def history(self, namespace: str, name: str) -> builtins.list[VersionInfo]:
         """Every kept version, oldest first, without values."""
-        _check_identity(namespace, name)
+        rules.check_identity(namespace, name)
         self._runtime.ready()
         with self._runtime.database.read() as tx:
-            secret = _existing(tx, namespace, name)
+            secret = rules.existing(tx, namespace, name)
             keys = secret_rows.key_names_by_version(tx, secret.id)
             return [
-                _info(namespace, name, row, keys.get(row.version, []))
+                rules.info(namespace, name, row, keys.get(row.version, []))
                 for row in secret_rows.list_versions(tx, secret.id)
             ]
 
@@ -306,7 +270,7 @@ class SecretService:
         with self._runtime.database.read() as tx:
             keys = secret_rows.current_keys(tx, namespace)
             return [
-                _info(secret.namespace, secret.name, row, keys.get(secret.id, []))
+                rules.info(secret.namespace, secret.name, row, keys.get(secret.id, []))
                 for secret, row in secret_rows.list_secrets(tx, namespace)
             ]
 
@@ -333,15 +297,15 @@ class SecretService:
     def _mark(
         self, action: str, namespace: str, name: str, versions: Sequence[int]
     ) -> builtins.list[int]:
-        _check_identity(namespace, name)
+        rules.check_identity(namespace, name)
         self._runtime.ready()
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[int]:
-            secret = _existing(tx, namespace, name, lock=True)
-            chosen = _check_versions(versions) or [secret.current_version]
-            rows = [_version_row(tx, secret, v) for v in chosen]
+            secret = rules.existing(tx, namespace, name, lock=True)
+            chosen = rules.check_versions(versions) or [secret.current_version]
+            rows = [rules.version_row(tx, secret, v) for v in chosen]
             now, actor = self._runtime.now(), self._runtime.actor
-            changed = _apply_mark(tx, action, secret, rows, now, actor)
+            changed = rules.apply_mark(tx, action, secret, rows, now, actor)
             outcome.version = chosen[-1]
             outcome.detail = f"versions {','.join(map(str, chosen))}"
             return changed
@@ -379,172 +343,3 @@ class SecretService:
             kids,
             tuple(legacy),
         )
-
-
-def _check_identity(namespace: str, name: str) -> None:
-    names.check_namespace(namespace)
-    names.check_name(name)
-
-
-def _check_request(request: WriteRequest) -> None:
-    """Names, keys, value types and the type name, before any work."""
-    _check_identity(request.namespace, request.name)
-    if request.type is not None:
-        names.check_type(request.type)
-    for key, value in request.data.items():
-        names.check_key(key)
-        if not isinstance(value, bytes):
-            raise ValidationError(
-                f"value of {key!r} must be bytes, not {type(value).__name__} "
-                "(encode text first)",
-                field=key,
-            )
-
-
-def _check_versions(versions: Sequence[int]) -> list[int]:
-    if isinstance(versions, (str, bytes)) or any(
-        _not_int(v) or not 1 <= v <= MAX_VERSION for v in versions
-    ):
-        raise ValidationError(
-            "versions must be whole numbers from 1 upwards", field="version"
-        )
-    return sorted(set(versions))
-
-
-def _check_version(version: int | None) -> None:
-    if version is not None and (_not_int(version) or not 1 <= version <= MAX_VERSION):
-        raise ValidationError(
-            "version must be a whole number from 1 upwards", field="version"
-        )
-
-
-def _not_int(value: object) -> bool:
-    return not isinstance(value, int) or isinstance(value, bool)
-
-
-def _check_cas(cas: int | None, current: int, target: str) -> None:
-    if cas is None or cas == current:
-        return
-    if cas == 0:
-        raise ConflictError(
-            f"check-and-set failed for {target}: cas=0 requires that the secret "
-            f"does not exist, and its newest version is {current}",
-            target=target,
-        )
-    raise ConflictError(
-        f"check-and-set failed for {target}: expected newest version {cas}, "
-        f"found {current}",
-        target=target,
-    )
-
-
-def _existing(tx: Tx, namespace: str, name: str, lock: bool = False) -> SecretRow:
-    secret = secret_rows.find_secret(tx, namespace, name, lock=lock)
-    if secret is None:
-        raise NotFoundError(
-            f"secret {namespace}/{name} does not exist",
-            namespace=namespace,
-            name=name,
-        )
-    return secret
-
-
-def _version_row(tx: Tx, secret: SecretRow, version: int) -> VersionRow:
-    row = secret_rows.get_version(tx, secret.id, version)
-    if row is None:
-        raise NotFoundError(
-            f"version {version} of {secret.namespace}/{secret.name} does not exist "
-            f"(newest is {secret.current_version}; older versions may be pruned)",
-            namespace=secret.namespace,
-            name=secret.name,
-            version=version,
-        )
-    return row
-
-
-def _readable(
-    tx: Tx, namespace: str, name: str, version: int | None
-) -> tuple[SecretRow, VersionRow]:
-    secret = _existing(tx, namespace, name)
-    row = _version_row(tx, secret, version or secret.current_version)
-    target = f"version {row.version} of {namespace}/{name}"
-    if row.state == "destroyed":
-        raise NotFoundError(
-            f"{target} was destroyed at {row.destroyed_at}",
-            namespace=namespace,
-            name=name,
-            version=row.version,
-        )
-    if row.state == "deleted":
-        raise NotFoundError(
-            f"{target} is deleted; restore it with `pxs secret undelete "
-            f"{namespace}/{name} --version {row.version}`",
-            namespace=namespace,
-            name=name,
-            version=row.version,
-        )
-    return secret, row
-
-
-def _apply_mark(
-    tx: Tx, action: str, secret: SecretRow, rows: list[VersionRow], now: str, actor: str
-) -> builtins.list[int]:
-    """Change the state of versions; refuse what cannot be done."""
-    target = f"{secret.namespace}/{secret.name}"
-    destroyed = [r.version for r in rows if r.state == "destroyed"]
-    if destroyed and action != "secret.destroy":
-        raise ConflictError(
-            f"version(s) {', '.join(map(str, destroyed))} of {target} are destroyed "
-            "and cannot be deleted or restored",
-            target=target,
-        )
-
-    if action == "secret.delete":
-        chosen = [r.version for r in rows if r.state == "live"]
-        secret_rows.set_deleted(tx, secret.id, chosen, now, actor)
-    elif action == "secret.undelete":
-        chosen = [r.version for r in rows if r.state == "deleted"]
-        secret_rows.set_deleted(tx, secret.id, chosen, None, None)
-    else:
-        chosen = [r.version for r in rows if r.state != "destroyed"]
-        secret_rows.destroy(tx, secret.id, chosen, now)
-    return chosen
-
-
-def _same(previous: SecretVersion, data: Mapping[str, bytes], secret_type: str) -> bool:
-    if previous.type != secret_type or set(previous.data) != set(data):
-        return False
-    return all(secret_equal(previous.data[k], data[k]) for k in data)
-
-
-def _info(
-    namespace: str, name: str, row: VersionRow, keys: list[tuple[str, str]]
-) -> VersionInfo:
-    return VersionInfo(
-        namespace,
-        name,
-        row.version,
-        row.type,
-        row.state,
-        row.created_at,
-        row.created_by,
-        tuple(k for k, _ in keys),
-        tuple(sorted({kid for _, kid in keys if kid})),
-        row.deleted_at,
-        row.destroyed_at,
-    )
-
-
-def _info_of(version: SecretVersion, changed: bool) -> VersionInfo:
-    return VersionInfo(
-        version.namespace,
-        version.name,
-        version.version,
-        version.type,
-        "live",
-        version.created_at,
-        version.created_by,
-        tuple(sorted(version.data)),
-        tuple(sorted(set(version.kids.values()))),
-        changed=changed,
-    )
