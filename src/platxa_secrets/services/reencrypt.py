@@ -45,6 +45,7 @@ class ReencryptReport:
     current: int = 0
     changed: int = 0
     failed: int = 0
+    shredded: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     last: value_rows.Cursor | None = None
@@ -80,8 +81,11 @@ def reencrypt(
     with runtime.database.read() as tx:
         total = value_rows.count_stale(tx, active)
         current = value_rows.count_under(tx, active)
+        shredded = value_rows.count_shredded(tx)
 
-    report = ReencryptReport(active_kid=active, total=total, current=current)
+    report = ReencryptReport(
+        active_kid=active, total=total, current=current, shredded=shredded
+    )
     if total:
         if workers == 1:
             report.merge(_run_partition(runtime, active, batch, (0, 1), progress))

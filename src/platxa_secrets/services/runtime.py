@@ -16,7 +16,7 @@ from platxa_secrets.core.config import Config
 from platxa_secrets.core.crypto.keyring import Keyring
 from platxa_secrets.core.crypto.master import MasterKeys, load_master_keys
 from platxa_secrets.core.store import key_rows
-from platxa_secrets.core.store.db import Database
+from platxa_secrets.core.store.db import Database, Tx
 from platxa_secrets.core.store.schema_check import check_schema
 from platxa_secrets.logs import get_logger
 
@@ -90,6 +90,12 @@ class Runtime:
                 records = key_rows.load_keys(tx)
             self._keyring = Keyring(records, self.master_keys)
             self._keyring_loaded = now
+        return self._keyring
+
+    def keyring_in(self, tx: Tx) -> Keyring:
+        """Reload the keyring inside an open transaction and cache it."""
+        self._keyring = Keyring(key_rows.load_keys(tx), self.master_keys)
+        self._keyring_loaded = self.clock.now()
         return self._keyring
 
     def keyring_for(self, kid: str | None) -> Keyring:

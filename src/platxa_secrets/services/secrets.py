@@ -16,9 +16,9 @@ import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from platxa_secrets.core import names
-from platxa_secrets.core.crypto.keyring import Keyring
+from platxa_secrets.core.crypto.keyring import ACTIVE, Keyring
 from platxa_secrets.core.secret_types import check_type_rules
-from platxa_secrets.core.store import secret_rows
+from platxa_secrets.core.store import key_rows, secret_rows
 from platxa_secrets.core.store.db import Tx
 from platxa_secrets.core.store.secret_rows import SecretRow, ValueRow, VersionRow
 from platxa_secrets.errors import NotFoundError, ValidationError
@@ -183,6 +183,7 @@ class SecretService:
 
         if secret is None:
             secret = secret_rows.create_secret(tx, namespace, name, self._runtime.now())
+        keyring = self._writing_keyring(tx, keyring)
         version = current + 1
         values = [
             ValueRow(
@@ -212,6 +213,19 @@ class SecretService:
             tuple(sorted(data)),
             (keyring.active_kid or "",),
         )
+
+    def _writing_keyring(self, tx: Tx, keyring: Keyring) -> Keyring:
+        """The keyring to encrypt with, its active key confirmed in this write.
+
+        A replica's cached keyring may be up to `keyring_refresh` old; if
+        its active key has meanwhile been retired (or destroyed), the
+        keyring is reloaded inside the transaction, so a write is never
+        stored under a key that is no longer active.
+        """
+        kid = keyring.active_kid
+        if kid is not None and key_rows.active_state(tx, kid) == ACTIVE:
+            return keyring
+        return self._runtime.keyring_in(tx)
 
     def _previous(
         self, tx: Tx, keyring: Keyring, secret: SecretRow | None

@@ -57,6 +57,18 @@ def update_key(tx: Tx, kid: str, expected_state: str, **changes: str | None) -> 
     )
 
 
+def active_state(tx: Tx, kid: str) -> str | None:
+    """The state of `kid`, share-locked on PostgreSQL for this transaction.
+
+    A writer holds the lock until it commits, so retiring or destroying
+    that key (an UPDATE of the row) waits for the write, and the
+    destroy's "no ciphertext uses it" check then sees the new value.
+    """
+    lock = " FOR SHARE" if tx.dialect == "postgresql" else ""
+    state = tx.scalar(f"SELECT state FROM data_keys WHERE kid = ?{lock}", (kid,))
+    return None if state is None else str(state)
+
+
 def census(tx: Tx) -> dict[str | None, int]:
     """Ciphertexts per key id; `None` counts legacy bare tokens."""
     rows = tx.all(

@@ -15,6 +15,17 @@ from typing import NamedTuple
 from platxa_secrets.core.store.db import Tx
 
 Cursor = tuple[int, int, str]
+
+
+# Not under the active key, and not under a destroyed (crypto-shredded) key:
+# those can never be decrypted again, so they are not work and not failures.
+def _movable(column: str) -> str:
+    return (
+        f"({column} IS NULL OR ({column} <> ? AND {column} NOT IN "
+        "(SELECT kid FROM data_keys WHERE state = 'destroyed')))"
+    )
+
+
 START: Cursor = (-1, -1, "")
 
 
@@ -54,7 +65,7 @@ def stale_batch(
     rows = tx.all(
         "SELECT v.secret_id, v.version, v.key, v.kid, v.ciphertext, s.namespace, "
         "s.name FROM secret_values v JOIN secrets s ON s.id = v.secret_id "
-        "WHERE v.ciphertext IS NOT NULL AND (v.kid IS NULL OR v.kid <> ?) "
+        f"WHERE v.ciphertext IS NOT NULL AND {_movable('v.kid')} "
         "AND (v.secret_id, v.version, v.key) > (?, ?, ?) "
         "AND v.secret_id % ? = ? "
         f"ORDER BY v.secret_id, v.version, v.key LIMIT ?{lock_clause}",
@@ -64,11 +75,22 @@ def stale_batch(
 
 
 def count_stale(tx: Tx, active_kid: str) -> int:
+    """Ciphertexts re-encryption would move (not those of destroyed keys)."""
     return int(
         tx.scalar(
-            "SELECT COUNT(*) FROM secret_values WHERE ciphertext IS NOT NULL "
-            "AND (kid IS NULL OR kid <> ?)",
+            f"SELECT COUNT(*) FROM secret_values WHERE ciphertext IS NOT NULL "
+            f"AND {_movable('kid')}",
             (active_kid,),
+        )
+    )
+
+
+def count_shredded(tx: Tx) -> int:
+    """Ciphertexts left under destroyed keys: unreadable by design."""
+    return int(
+        tx.scalar(
+            "SELECT COUNT(*) FROM secret_values WHERE ciphertext IS NOT NULL AND "
+            "kid IN (SELECT kid FROM data_keys WHERE state = 'destroyed')"
         )
     )
 
