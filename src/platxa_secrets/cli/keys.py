@@ -161,7 +161,7 @@ def reencrypt(batch: int, workers: int, fmt: str) -> None:
         stale,
     )
     if fmt == "json":
-        emit_json(asdict(report) | {"last": None})
+        emit_json({k: v for k, v in asdict(report).items() if k != "last"})
     else:
         info(
             f"onto {report.active_kid}: {report.rewritten} rewritten, "
