@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "generate": ("generate", "generate", "Generate passwords, tokens and keys."),
     "keys": ("keys", "keys", "Rotate, maintain, re-encrypt and inspect data keys."),
     "master": ("keys", "master", "Re-wrap data keys under a new master key."),
+    "k8s": ("k8s", "k8s", "Apply, diff and sync secrets with Kubernetes."),
     "legacy": ("legacy", "legacy", "Migrate credentials written by older code."),
     "audit": ("audit", "audit", "Read the audit trail."),
 }

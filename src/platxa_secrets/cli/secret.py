@@ -21,6 +21,7 @@ from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.errors import NotFoundError, ValidationError
 from platxa_secrets.services.secrets import SecretService, SecretVersion, VersionInfo
 
+GET_FORMAT = click.Choice(["table", "json", "yaml", "env", "raw"])
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -44,7 +45,7 @@ def secret() -> None:
     "-o",
     "--output",
     "fmt",
-    type=click.Choice(["table", "json", "yaml", "env", "raw"]),
+    type=GET_FORMAT,
     help="table: keys and text values; json/yaml: base64 data (exact bytes); "
     "env: KEY='value' lines; raw: the bytes of one key. Default: raw with "
     "--key, table otherwise.",
@@ -53,7 +54,11 @@ def get(
     ref: tuple[str, str], key: str | None, version: int | None, fmt: str | None
 ) -> None:
     """Print the values of a secret (decrypted)."""
-    result = SecretService(runtime()).get(*ref, version=version)
+    emit_secret(SecretService(runtime()).get(*ref, version=version), key, fmt)
+
+
+def emit_secret(result: SecretVersion, key: str | None, fmt: str | None) -> None:
+    """Print a secret's values in the chosen format (shared with `k8s get`)."""
     data = result.data
     if key is not None:
         if key not in data:

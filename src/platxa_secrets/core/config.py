@@ -69,6 +69,7 @@ class Config:
     keyring_refresh: timedelta = timedelta(seconds=60)
     actor: str = "os:unknown"
     config_file: Path | None = None
+    kubeconfig: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -134,7 +135,15 @@ def load_config(
         keyring_refresh=keyring_refresh,
         actor=actor or f"os:{_os_user()}",
         config_file=config_path if from_file else None,
+        kubeconfig=_kubeconfig(env),
     )
+
+
+def _kubeconfig(env: Mapping[str, str]) -> Path | None:
+    """PLATXA_SECRETS_KUBECONFIG, else the first file of KUBECONFIG."""
+    value = env.get(f"{ENV_PREFIX}KUBECONFIG") or env.get("KUBECONFIG", "")
+    first = value.split(os.pathsep)[0] if value else ""
+    return Path(first).expanduser() if first else None
 
 
 def _master_key_settings(

@@ -37,6 +37,7 @@ class MasterKeys:
     source: str
     created_file: Path | None = None
     _fernets: dict[str, Fernet] = field(default_factory=dict, repr=False)
+    _primary_key: bytes = field(default=b"", repr=False)
 
     @property
     def primary_id(self) -> str:
@@ -46,6 +47,20 @@ class MasterKeys:
         """Encrypt a data key under the primary master key."""
         token = self._fernets[self.primary_id].encrypt(data_key)
         return self.primary_id, token.decode("ascii")
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for `purpose`, derived from the primary master key.
+
+        Used where a keyed hash must be verifiable by every replica without
+        storing another key (the content hash on Kubernetes Secrets). It
+        changes when the primary master key does.
+        """
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.hmac import HMAC
+
+        mac = HMAC(self._primary_key, hashes.SHA256())
+        mac.update(b"platxa-secrets derived key v1\x00" + purpose.encode())
+        return mac.finalize()
 
     def unwrap(self, mkid: str, wrapped: str, kid: str) -> bytes:
         """Decrypt the data key `kid`, wrapped under master key `mkid`."""
@@ -78,7 +93,7 @@ def build_master_keys(
         if mkid not in fernets:
             fernets[mkid] = Fernet(key)
             ids.append(mkid)
-    return MasterKeys(tuple(ids), source, created_file, fernets)
+    return MasterKeys(tuple(ids), source, created_file, fernets, keys[0])
 
 
 def load_master_keys(config: Config, create_fallback: bool = False) -> MasterKeys:
