@@ -76,8 +76,8 @@ class KubeSecrets:
         if live is not None and d.in_step(live, source, version.version, self._key):
             return "unchanged", version.version
 
-        if live is not None and d.LAST_APPLIED in d.annotations_of(live):
-            self._drop_last_applied(target, name)
+        if live is not None:
+            self._clear_foreign(target, name, live, set(version.data))
         body = d.desired_secret(
             source=(namespace, name),
             version=version.version,
@@ -268,8 +268,23 @@ class KubeSecrets:
         except Exception as exc:  # urllib3 connection and TLS errors
             raise translate(exc, "get", namespace, name) from None
 
-    def _drop_last_applied(self, namespace: str, name: str) -> None:
-        patch = {"metadata": {"annotations": {d.LAST_APPLIED: None}}}
+    def _clear_foreign(
+        self, namespace: str, name: str, live: Any, wanted: set[str]
+    ) -> None:
+        """Remove what server-side apply would leave behind on a takeover.
+
+        Apply only removes fields this manager owned before, so keys added
+        by someone else (drift) and a `last-applied-configuration`
+        annotation are removed with one merge patch first.
+        """
+        patch: dict[str, Any] = {}
+        extra = sorted(set(d.live_data(live) or {}) - wanted)
+        if extra:
+            patch["data"] = dict.fromkeys(extra)
+        if d.LAST_APPLIED in d.annotations_of(live):
+            patch["metadata"] = {"annotations": {d.LAST_APPLIED: None}}
+        if not patch:
+            return
         self._call(
             "patch",
             namespace,
