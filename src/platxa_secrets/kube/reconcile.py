@@ -20,7 +20,7 @@ from platxa_secrets.kube.connection import KubeApi
 from platxa_secrets.kube.errors import KubeError, KubeForbidden, translate
 from platxa_secrets.logs import get_logger
 from platxa_secrets.services.runtime import Runtime
-from platxa_secrets.services.secrets import SecretService, VersionInfo
+from platxa_secrets.services.secrets import SecretService, SecretVersion, VersionInfo
 
 log = get_logger(__name__)
 NEEDED_VERBS = ("get", "list", "create", "patch", "delete")
@@ -76,15 +76,28 @@ class KubeSecrets:
         if live is not None and d.in_step(live, source, version.version, self._key):
             return "unchanged", version.version
 
+        self._put(version, target, live, labels or {})
+        return ("created" if live is None else "updated"), version.version
+
+    def _put(
+        self,
+        version: SecretVersion,
+        target: str,
+        live: Any,
+        labels: Mapping[str, str],
+    ) -> None:
+        """Make the cluster hold `version` in namespace `target`."""
+        name = version.name
         if live is not None:
             self._clear_foreign(target, name, live, set(version.data))
+
         body = d.desired_secret(
-            source=(namespace, name),
+            source=(version.namespace, name),
             version=version.version,
             namespace=target,
             secret_type=version.type,
             data=version.data,
-            labels=labels or {},
+            labels=labels,
             hmac_key=self._key,
         )
         self._call(
@@ -100,8 +113,9 @@ class KubeSecrets:
                 _content_type="application/apply-patch+yaml",
             ),
         )
-        log.info("applied %s v%d to %s/%s", source, version.version, target, name)
-        return ("created" if live is None else "updated"), version.version
+        log.info(
+            "applied %s/%s v%d to %s", version.namespace, name, version.version, target
+        )
 
     def get(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]:
         """The live Secret's type and decoded data."""
@@ -146,7 +160,8 @@ class KubeSecrets:
                 report.last_applied_removed.append(ref)
             (report.created if obj is None else report.repaired).append(ref)
             if not dry_run:
-                self.apply(info.namespace, info.name)
+                version = self._secrets.get(info.namespace, info.name)
+                self._put(version, info.namespace, obj, {})
         for namespace, name in sorted(live):
             ref = f"{namespace}/{name}"
             if prune:
@@ -290,7 +305,11 @@ class KubeSecrets:
             namespace,
             name,
             lambda: self._api.core.patch_namespaced_secret(
-                name, namespace, patch, _content_type="application/merge-patch+json"
+                name,
+                namespace,
+                patch,
+                field_manager=d.MANAGER,
+                _content_type="application/merge-patch+json",
             ),
         )
 
