@@ -229,3 +229,35 @@ def test_exported_manifest_applies_the_same_bytes(
 
     assert cluster.get("tenant-a", "bin") == ("Opaque", data)
     assert yaml.safe_load("a: 1") == {"a": 1}
+
+
+def test_rejected_credentials_and_invalid_fields_are_typed(
+    store: Platxa, cluster: KubeSecrets, kube: KubeEmulator
+) -> None:
+    from platxa_secrets.kube.errors import KubeInvalid, KubeUnauthorized
+
+    store.secrets.put(
+        "tenant-a",
+        "auth",
+        {"username": b"u", "password": CANARY},
+        secret_type="kubernetes.io/basic-auth",
+    )
+    kube.put_secret("tenant-a", "auth", {"username": "u"}, type="Opaque")
+
+    with pytest.raises(KubeInvalid) as invalid:
+        cluster.apply("tenant-a", "auth")
+    kube.token = "another-token"
+    with pytest.raises(KubeUnauthorized, match="401"):
+        cluster.apply("tenant-a", "auth")
+
+    assert "422" in invalid.value.message and "type" in invalid.value.message
+    assert CANARY.decode() not in invalid.value.message
+
+
+def test_the_client_never_runs_in_debug_mode(cluster: KubeSecrets) -> None:
+    import http.client
+
+    configuration = cluster._api.core.api_client.configuration
+
+    assert configuration.debug is False
+    assert http.client.HTTPConnection.debuglevel == 0
