@@ -55,6 +55,13 @@ class MaintenanceReport:
     waiting: list[str] = field(default_factory=list)
 
 
+class _AlreadyMoved(ConflictError):
+    """Another replica activated the key first; nothing to do."""
+
+    def __init__(self) -> None:
+        super().__init__("the key was activated by another process")
+
+
 class RotationService:
     """Moves data keys through their lifecycle."""
 
@@ -112,7 +119,11 @@ class RotationService:
         return record
 
     def activate_due(self) -> tuple[list[str], list[str]]:
-        """Activate pending keys whose time has come; retire the old active."""
+        """Activate the pending key if its time has come; retire the old one.
+
+        Returns (activated, retired) key ids; both empty when nothing was
+        due or another replica got there first.
+        """
         self._runtime.ready()
         now = self._runtime.now()
         due = [
@@ -122,48 +133,7 @@ class RotationService:
         ]
         if not due:
             return [], []
-
-        newest = max(due, key=lambda r: r.activates_at or "")
-
-        def work(tx: Tx, outcome: Outcome) -> tuple[list[str], list[str]]:
-            records = {r.kid: r for r in key_rows.load_keys(tx)}
-            if records[newest.kid].state != PENDING:
-                return [], []  # another process activated it first
-            retired = [k for k, r in records.items() if r.state == ACTIVE]
-            for kid in retired:
-                key_rows.update_key(
-                    tx,
-                    kid,
-                    ACTIVE,
-                    state=RETIRED,
-                    retired_at=now,
-                    retired_by=self._runtime.actor,
-                )
-            for record in due:
-                if record.kid != newest.kid:  # superseded while pending
-                    key_rows.update_key(
-                        tx,
-                        record.kid,
-                        PENDING,
-                        state=RETIRED,
-                        retired_at=now,
-                        retired_by=self._runtime.actor,
-                    )
-            key_rows.update_key(
-                tx,
-                newest.kid,
-                PENDING,
-                state=ACTIVE,
-                activated_at=now,
-                activated_by=self._runtime.actor,
-            )
-            outcome.kid = newest.kid
-            outcome.detail = f"retired {','.join(retired) or 'none'}"
-            return [newest.kid], retired
-
-        result = self._audit.run("keys.activate", None, None, work)
-        self._runtime.forget_keyring()
-        return result
+        return self._promote(due[0].kid, now, quiet_if_moved=True)
 
     def activate(self, kid: str) -> None:
         """Activate a pending key now, before its grace period is over."""
@@ -173,33 +143,41 @@ class RotationService:
                 f"key {kid} is {record.state}; only a pending key can be activated",
                 kid=kid,
             )
-        self._runtime.ready()
+        self._promote(kid, self._runtime.now(), quiet_if_moved=False)
 
-        def work(tx: Tx, outcome: Outcome) -> None:
-            now = self._runtime.now()
-            for other in key_rows.load_keys(tx):
-                if other.state == ACTIVE:
-                    key_rows.update_key(
-                        tx,
-                        other.kid,
-                        ACTIVE,
-                        state=RETIRED,
-                        retired_at=now,
-                        retired_by=self._runtime.actor,
-                    )
-            if not key_rows.update_key(
-                tx,
-                kid,
-                PENDING,
-                state=ACTIVE,
-                activated_at=now,
-                activated_by=self._runtime.actor,
-            ):
+    def _promote(
+        self, kid: str, now: str, quiet_if_moved: bool
+    ) -> tuple[list[str], list[str]]:
+        """Make pending `kid` active and retire the active key, in one step.
+
+        Both updates are compare-and-set on the key's state, so a replica
+        that lost the race changes nothing (and says so unless quiet).
+        """
+
+        def work(tx: Tx, outcome: Outcome) -> tuple[list[str], list[str]]:
+            actor = self._runtime.actor
+            retired = [r.kid for r in key_rows.load_keys(tx) if r.state == ACTIVE]
+            for old in retired:
+                key_rows.update_key(
+                    tx, old, ACTIVE, state=RETIRED, retired_at=now, retired_by=actor
+                )
+            promoted = key_rows.update_key(
+                tx, kid, PENDING, state=ACTIVE, activated_at=now, activated_by=actor
+            )
+            if not promoted and quiet_if_moved:
+                raise _AlreadyMoved
+            if not promoted:
                 raise ConflictError(f"key {kid} changed state meanwhile", kid=kid)
             outcome.kid = kid
+            outcome.detail = f"retired {','.join(retired) or 'none'}"
+            return [kid], retired
 
-        self._audit.run("keys.activate", None, None, work)
+        try:
+            result = self._audit.run("keys.activate", None, None, work)
+        except _AlreadyMoved:
+            return [], []
         self._runtime.forget_keyring()
+        return result
 
     def destroy(self, kid: str, shred: bool = False) -> None:
         """Destroy a retired key; refused while ciphertext uses it.
