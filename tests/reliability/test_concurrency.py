@@ -262,10 +262,13 @@ def test_two_reencrypt_processes_rewrite_each_row_once(
 ) -> None:
     """Two runs side by side: together they rewrite each stale row once.
 
-    A row done twice would show up as `changed` (its second write-back
-    finds the row moved); a row done by neither stays stale. The two
-    runs must overlap (both found work when they started and both
-    rewrote some of it) in one of at most five rotations.
+    The sum of `rewritten` equals the stale count, so no row was written
+    twice and none was left; every value still reads back. On PostgreSQL
+    `SKIP LOCKED` also keeps the two from even decrypting the same row
+    (`changed` stays 0). On SQLite the runs read outside the one write
+    lock, so both may decrypt a row; only one write lands (the other
+    counts it as `changed`). The two runs must overlap (both found work
+    and both rewrote some of it) in one of at most five rotations.
     """
     # SQLite re-encrypts ~1,500 values in a few hundredths of a second,
     # less than the jitter of two start-ups: give it enough to overlap.
@@ -297,7 +300,8 @@ def test_two_reencrypt_processes_rewrite_each_row_once(
 
         where = f"rotation {rotation}: {reports}"
         assert sum(r["rewritten"] for r in reports) == stale, where
-        assert sum(r["changed"] for r in reports) == 0, where
+        if not sqlite:
+            assert sum(r["changed"] for r in reports) == 0, where
         assert sum(r["failed"] for r in reports) == 0, where
         assert census(runtime) == {active: len(filled.values)}, where
         assert not differences(filled.values, dump(runtime)), where

@@ -23,7 +23,7 @@ from functools import partial
 from platxa_secrets.core.config import Config
 from platxa_secrets.core.crypto.keyring import Keyring
 from platxa_secrets.core.store import value_rows
-from platxa_secrets.core.store.db import Tx
+from platxa_secrets.core.store.db import Database, Tx
 from platxa_secrets.core.store.value_rows import StaleValue
 from platxa_secrets.errors import CryptoError, PlatxaSecretsError
 from platxa_secrets.logs import get_logger
@@ -88,7 +88,9 @@ def reencrypt(
     )
     if total:
         if workers == 1:
-            report.merge(_run_partition(runtime, active, batch, (0, 1), progress))
+            report.merge(
+                _run_partition(runtime, active, batch, value_rows.EVERYTHING, progress)
+            )
         else:
             _run_workers(runtime.config, active, batch, workers, report, progress)
     report.seconds = time.monotonic() - started
@@ -100,13 +102,20 @@ def _run_partition(
     runtime: Runtime,
     active: str,
     batch: int,
-    partition: tuple[int, int],
+    partition: value_rows.Bounds,
     progress: Progress | None = None,
 ) -> ReencryptReport:
     """Walk one partition of the rows in batches; the worker's whole job.
 
     Counts are taken from a batch only after it committed, so a batch
     retried after a conflict is not counted twice.
+
+    PostgreSQL locks the batch (`SKIP LOCKED`, for replicas) and so reads,
+    rewraps and writes in one transaction. SQLite has one write lock for
+    the whole database: there the batch is read and rewrapped outside it
+    and the lock is held only for the writes, so workers decrypt and
+    encrypt in parallel; the compare-and-set in `write_back` keeps any
+    row changed in between.
     """
     keyring = runtime.keyring()
     lock = runtime.database.dialect == "postgresql"
@@ -124,8 +133,25 @@ def _run_partition(
         done.last = rows[-1].cursor
         return done
 
+    def unlocked_batch(after: value_rows.Cursor) -> ReencryptReport | None:
+        with runtime.database.read() as tx:
+            rows = value_rows.stale_batch(tx, active, after, batch, partition)
+        if not rows:
+            return None
+        done = ReencryptReport(active_kid=active)
+        rewrites = _rewrap(keyring, rows, done)
+        done.rewritten = runtime.database.write(
+            partial(value_rows.write_back, rewrites=rewrites)
+        )
+        done.changed = len(rewrites) - done.rewritten
+        done.last = rows[-1].cursor
+        return done
+
     while cursor is not None:
-        done = runtime.database.write(partial(one_batch, cursor))
+        if lock:
+            done = runtime.database.write(partial(one_batch, cursor))
+        else:
+            done = unlocked_batch(cursor)
         if done is None:
             break
         report.merge(done)
@@ -145,13 +171,13 @@ def _rewrap(
         context = value_context(row.namespace, row.name, row.version, row.key)
         target = f"{row.namespace}/{row.name} v{row.version} key {row.key}"
         try:
-            value = keyring.decrypt(row.ciphertext, context, target).value
+            ciphertext = keyring.rewrap(row.ciphertext, context, target)
         except CryptoError as exc:
             report.failed += 1
             if len(report.failures) < _MAX_FAILURES_KEPT:
                 report.failures.append(exc.message)
             continue
-        rewrites.append((row, active, keyring.encrypt(value, context)))
+        rewrites.append((row, active, ciphertext))
     return rewrites
 
 
@@ -169,10 +195,16 @@ def _run_workers(
 
     context = multiprocessing.get_context("spawn")
     counter = context.Manager().Value("i", 0) if progress else None
+    database = Database(config.database_url)
+    try:
+        with database.read() as tx:
+            ranges = value_rows.partitions(tx, workers)
+    finally:
+        database.close()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = [
-            pool.submit(_worker, config, active, batch, (index, workers), counter)
-            for index in range(workers)
+            pool.submit(_worker, config, active, batch, bounds, counter)
+            for bounds in ranges
         ]
         while progress is not None and not all(f.done() for f in futures):
             time.sleep(0.5)
@@ -185,7 +217,7 @@ def _worker(
     config: Config,
     active: str,
     batch: int,
-    partition: tuple[int, int],
+    partition: value_rows.Bounds,
     counter: object,
 ) -> ReencryptReport:
     runtime = Runtime(config, actor=config.actor)

@@ -117,22 +117,28 @@ class Keyring:
         if parsed.kid is None:
             return self._decrypt_legacy(parsed.token, context, target)
 
-        fernet = self._fernet_for_decrypt(parsed.kid, target)
-        try:
-            plaintext = fernet.decrypt(parsed.token)
-        except InvalidToken:
-            raise CryptoError(
-                f"ciphertext of {target} fails authentication under key "
-                f"{parsed.kid}: it was altered or encrypted elsewhere",
-                target=target,
-                kid=parsed.kid,
-            ) from None
-
+        plaintext = self._open(parsed.kid, parsed.token, target)
         return Decrypted(unframe(plaintext, context, target), parsed.kid, False)
 
     def check_unwraps(self, kid: str) -> None:
         """Raise unless the master keys can unwrap data key `kid`."""
         self._fernet(kid)
+
+    def rewrap(self, ciphertext: str | bytes, context: str, target: str) -> str:
+        """Decrypt and encrypt under the active key, for re-encryption.
+
+        The same checks as `decrypt`; the authenticated frame, once its
+        binding is checked, is encrypted again as it is.
+        """
+        parsed = parse_unverified(ciphertext, target)
+        if parsed.kid is None or self.active_kid is None:
+            value = self.decrypt(ciphertext, context, target).value
+            return self.encrypt(value, context)
+
+        plaintext = self._open(parsed.kid, parsed.token, target)
+        unframe(plaintext, context, target)  # raises unless bound to `context`
+        token = self._fernet(self.active_kid).encrypt(plaintext)
+        return format_ciphertext(self.active_kid, token)
 
     def knows(self, kid: str) -> bool:
         return kid in self._records
@@ -140,6 +146,19 @@ class Keyring:
     def kid_of(self, ciphertext: str | bytes, target: str) -> str | None:
         """The key id a ciphertext names (None for legacy), shape-checked."""
         return parse_unverified(ciphertext, target).kid
+
+    def _open(self, kid: str, token: bytes, target: str) -> bytes:
+        """Authenticate and decrypt a token under key `kid`."""
+        fernet = self._fernet_for_decrypt(kid, target)
+        try:
+            return fernet.decrypt(token)
+        except InvalidToken:
+            raise CryptoError(
+                f"ciphertext of {target} fails authentication under key "
+                f"{kid}: it was altered or encrypted elsewhere",
+                target=target,
+                kid=kid,
+            ) from None
 
     def _decrypt_legacy(self, token: bytes, context: str, target: str) -> Decrypted:
         """Try every key that may decrypt, legacy keys first.

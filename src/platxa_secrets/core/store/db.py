@@ -39,9 +39,15 @@ class Tx:
         self._cursor.execute(self._sql(sql), tuple(params))
         return int(self._cursor.rowcount)
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run a statement once per row; return the rows changed in all.
+
+        One round trip per call on PostgreSQL (psycopg pipelines it).
+        """
+        if not rows:
+            return 0
+        self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
+        return int(self._cursor.rowcount)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         self._cursor.execute(self._sql(sql), tuple(params))
