@@ -166,7 +166,8 @@ def reencrypt(batch: int, workers: int, fmt: str) -> None:
         info(
             f"onto {report.active_kid}: {report.rewritten} rewritten, "
             f"{report.current} already current, {report.failed} failed, "
-            f"{report.changed} changed meanwhile (by a writer or another run), in {report.seconds:.1f}s"
+            f"{report.changed} changed meanwhile (by a writer or another run), "
+            f"in {report.seconds:.1f}s"
         )
         for failure in report.failures:
             info(f"  failed: {failure}")
