@@ -169,9 +169,8 @@ def _rewrap(
     rewrites = []
     for row in rows:
         context = value_context(row.namespace, row.name, row.version, row.key)
-        target = f"{row.namespace}/{row.name} v{row.version} key {row.key}"
-        try:
-            ciphertext = keyring.rewrap(row.ciphertext, context, target)
+        try:  # messages name the context (namespace/name/version/key)
+            ciphertext = keyring.rewrap(row.ciphertext, context, context)
         except CryptoError as exc:
             report.failed += 1
             if len(report.failures) < _MAX_FAILURES_KEPT:
