@@ -156,7 +156,13 @@ class RotationService:
 
         def work(tx: Tx, outcome: Outcome) -> tuple[list[str], list[str]]:
             actor = self._runtime.actor
-            retired = [r.kid for r in key_rows.load_keys(tx) if r.state == ACTIVE]
+            records = key_rows.load_keys(tx)
+            if quiet_if_moved and not any(
+                r.kid == kid and r.state == PENDING for r in records
+            ):
+                outcome.detail = f"key {kid} was activated by another process"
+                return [], []
+            retired = [r.kid for r in records if r.state == ACTIVE]
             for old in retired:
                 key_rows.update_key(
                     tx, old, ACTIVE, state=RETIRED, retired_at=now, retired_by=actor
