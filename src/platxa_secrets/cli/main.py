@@ -96,7 +96,13 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
+        _quiet_stdout()
         sys.exit(141)
+    except OSError as exc:
+        # Output that cannot be written (a full disk, a closed terminal):
+        # the OS reason is safe to show; it never holds a value.
+        click.echo(f"pxs: error: {exc.strerror or type(exc).__name__}", err=True)
+        sys.exit(74)  # EX_IOERR
     except Exception as exc:
         if debug:
             raise
@@ -108,6 +114,14 @@ def main(argv: list[str] | None = None) -> Any:
             err=True,
         )
         sys.exit(70)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, let the interpreter's final flush go nowhere."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":
