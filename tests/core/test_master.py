@@ -418,10 +418,11 @@ def test_wrapping_twice_gives_different_tokens(master: MasterKeys) -> None:
 
 
 def test_unwrap_with_unknown_master_kid_names_it(master: MasterKeys) -> None:
+    """A master key missing from the chain is a configuration error (78)."""
     other = build_master_keys([Fernet.generate_key()], "other")
     mkid, wrapped = other.wrap(Fernet.generate_key())
 
-    with pytest.raises(CryptoError) as info:
+    with pytest.raises(ConfigError) as info:
         master.unwrap(mkid, wrapped, "dk01")
 
     message = str(info.value)

@@ -38,7 +38,8 @@ def test_kubernetes_docs_fixtures_go_store_cluster_get_identically(
 
     assert len(report.created) == len(requests) == 5
     for request in requests:
-        secret_type, data = cluster.get(request.namespace, request.name)
+        secret_type, data, version = cluster.get(request.namespace, request.name)
+        assert version == 1
         assert data == dict(request.data), request.name
         assert secret_type == request.type
     assert cluster.get("default", "dotfile-secret")[1] == {
@@ -227,7 +228,7 @@ def test_exported_manifest_applies_the_same_bytes(
     store.secrets.put("tenant-a", "bin", data)
     cluster.apply("tenant-a", "bin")
 
-    assert cluster.get("tenant-a", "bin") == ("Opaque", data)
+    assert cluster.get("tenant-a", "bin") == ("Opaque", data, 1)
     assert yaml.safe_load("a: 1") == {"a": 1}
 
 
@@ -261,3 +262,19 @@ def test_the_client_never_runs_in_debug_mode(cluster: KubeSecrets) -> None:
 
     assert configuration.debug is False
     assert http.client.HTTPConnection.debuglevel == 0
+
+
+def test_sync_reports_a_failing_secret_and_goes_on(
+    store: Platxa, cluster: KubeSecrets, kube: KubeEmulator
+) -> None:
+    store.secrets.put("absent-ns", "odoo", {"K": CANARY})
+    store.secrets.put("tenant-a", "odoo", {"K": b"v"})
+    store.secrets.put("tenant-b", "odoo", {"K": b"v"})
+
+    report = cluster.sync()
+
+    assert sorted(report.created) == ["tenant-a/odoo", "tenant-b/odoo"]
+    assert len(report.failed) == 1
+    assert report.failed[0].startswith("absent-ns/odoo: ")
+    assert "404" in report.failed[0]
+    assert CANARY.decode() not in report.failed[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,8 +116,9 @@ def get(ref: str, key: str | None, fmt: str | None, context: str | None) -> None
 
     namespace, name = ref_argument(ref)
     cluster = _cluster(context)
-    secret_type, data = cluster.get(namespace, name)
-    emit_secret(SecretVersion(namespace, name, 0, secret_type, "", "", data), key, fmt)
+    secret_type, data, version = cluster.get(namespace, name)
+    shown = SecretVersion(namespace, name, version, secret_type, "", "", data)
+    emit_secret(shown, key, fmt)
 
 
 @k8s.command()
@@ -175,22 +177,27 @@ def sync(
     if fmt == "json":
         emit_json(asdict(report))
         return
-    verb = "would be" if dry_run else ""
+    would = "would be " if dry_run else ""
     for label, items in (
         ("created", report.created),
         ("repaired", report.repaired),
         ("pruned", report.pruned),
     ):
         for item in items:
-            info(f"{item}: {verb} {label}".replace("  ", " "))
+            info(f"{item}: {would}{label}")
     for item in report.last_applied_removed:
-        info(f"{item}: last-applied-configuration annotation removed")
+        info(f"{item}: last-applied-configuration annotation {would}removed")
     for item in report.orphans:
         info(f"{item}: managed but gone from the store (use --prune to delete)")
+    for failure in report.failed:
+        info(f"failed: {failure}")
     info(
-        f"{len(report.created)} created, {len(report.repaired)} repaired, "
-        f"{len(report.unchanged)} unchanged, {len(report.pruned)} pruned"
+        f"{len(report.created)} {would}created, {len(report.repaired)} {would}"
+        f"repaired, {len(report.unchanged)} unchanged, {len(report.pruned)} "
+        f"{would}pruned, {len(report.failed)} failed"
     )
+    if report.failed:
+        sys.exit(8)
 
 
 @k8s.command("check-access")

@@ -15,9 +15,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from platxa_secrets.errors import PlatxaSecretsError
 from platxa_secrets.kube import desired as d
 from platxa_secrets.kube.connection import KubeApi
-from platxa_secrets.kube.errors import KubeError, KubeForbidden, translate
+from platxa_secrets.kube.errors import (
+    KubeError,
+    KubeForbidden,
+    KubeUnauthorized,
+    KubeUnavailable,
+    translate,
+)
 from platxa_secrets.logs import get_logger
 from platxa_secrets.services.runtime import Runtime
 from platxa_secrets.services.secrets import SecretService, SecretVersion, VersionInfo
@@ -47,6 +54,7 @@ class SyncReport:
     pruned: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     last_applied_removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
     dry_run: bool = False
 
 
@@ -117,8 +125,8 @@ class KubeSecrets:
             "applied %s/%s v%d to %s", version.namespace, name, version.version, target
         )
 
-    def get(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]:
-        """The live Secret's type and decoded data."""
+    def get(self, namespace: str, name: str) -> tuple[str, dict[str, bytes], int]:
+        """The live Secret's type, decoded data and store version (0: unknown)."""
         live = self._read(namespace, name)
         if live is None:
             from platxa_secrets.kube.errors import KubeNotFound
@@ -127,7 +135,9 @@ class KubeSecrets:
                 f"secret {namespace}/{name} does not exist in the cluster"
             )
         data = d.live_data(live) or {}
-        return str(getattr(live, "type", None) or "Opaque"), data
+        version = d.annotations_of(live).get(d.SOURCE_VERSION, "")
+        number = int(version) if version.isdigit() else 0
+        return str(getattr(live, "type", None) or "Opaque"), data, number
 
     # -- many secrets --------------------------------------------------------
 
@@ -158,10 +168,9 @@ class KubeSecrets:
                 continue
             if obj is not None and d.LAST_APPLIED in d.annotations_of(obj):
                 report.last_applied_removed.append(ref)
+            if not dry_run and not self._sync_one(info, obj, report):
+                continue
             (report.created if obj is None else report.repaired).append(ref)
-            if not dry_run:
-                version = self._secrets.get(info.namespace, info.name)
-                self._put(version, info.namespace, obj, {})
         for namespace, name in sorted(live):
             ref = f"{namespace}/{name}"
             if prune:
@@ -178,6 +187,22 @@ class KubeSecrets:
             else:
                 report.orphans.append(ref)
         return report
+
+    def _sync_one(self, info: VersionInfo, obj: Any, report: SyncReport) -> bool:
+        """Apply one secret; a failure is reported and the sync goes on.
+
+        Errors that concern the whole cluster (credentials, connection)
+        stop the sync: every further call would fail the same way.
+        """
+        try:
+            version = self._secrets.get(info.namespace, info.name)
+            self._put(version, info.namespace, obj, {})
+        except (KubeUnauthorized, KubeUnavailable):
+            raise
+        except PlatxaSecretsError as exc:
+            report.failed.append(f"{info.namespace}/{info.name}: {exc.message}")
+            return False
+        return True
 
     def check_access(self, namespace: str) -> list[str]:
         """The verbs on Secrets in `namespace` that RBAC does not allow."""

@@ -94,7 +94,8 @@ class RotationService:
             if pending:
                 raise ConflictError(
                     f"key {pending[0]} is still pending; a new rotation starts "
-                    "after it is active (run `pxs keys maintain` when it is due)",
+                    "after it is active (`pxs keys maintain` activates it when due, "
+                    f"`pxs keys activate {pending[0]}` does it now)",
                     kid=pending[0],
                 )
             now = self._runtime.clock.now()

@@ -66,7 +66,7 @@ class MasterKeys:
         """Decrypt the data key `kid`, wrapped under master key `mkid`."""
         fernet = self._fernets.get(mkid)
         if fernet is None:
-            raise CryptoError(
+            raise ConfigError(
                 f"data key {kid} is wrapped by master key {mkid}, which is not "
                 f"among the configured master keys ({', '.join(self.ids)}); "
                 f"supply it as a secondary key in {self.source}",
