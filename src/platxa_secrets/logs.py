@@ -68,6 +68,10 @@ def _install_stderr_handler(logging: Any, prefix: str) -> None:
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{prefix}: %(levelname)s: %(message)s"))
+    from platxa_secrets.masking import MaskingFilter, install
+
+    handler.addFilter(MaskingFilter())
+    install()
     package = logging.getLogger("platxa_secrets")
     package.handlers[:] = [handler]
     package.setLevel(_threshold)

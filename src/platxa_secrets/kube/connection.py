@@ -29,6 +29,10 @@ def connect(config: Config, context: str | None = None) -> KubeApi:
     from kubernetes import client
     from kubernetes import config as kube_config
 
+    from platxa_secrets.masking import install
+
+    install()  # the client and urllib3 log through handlers that mask
+
     configuration = client.Configuration()
     source = ""
     if context is None:
