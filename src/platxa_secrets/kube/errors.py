@@ -57,7 +57,7 @@ def translate(
     if not isinstance(status, int) or status == 0:
         return _unreachable(exc, verb, target)
 
-    body = _status_body(getattr(exc, "body", None))
+    body = status_body(getattr(exc, "body", None))
     message = str(body.get("message", "")).strip()
     if status == 401:
         return KubeUnauthorized(
@@ -111,7 +111,8 @@ def _unreachable(exc: BaseException, verb: str, target: str) -> KubeUnavailable:
     )
 
 
-def _status_body(body: Any) -> dict[str, Any]:
+def status_body(body: Any) -> dict[str, Any]:
+    """The `Status` object of an error response, or {} if it is not one."""
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     if not isinstance(body, str):

@@ -10,7 +10,6 @@ on an existing Secret is reported and removed when sync takes ownership.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from platxa_secrets.kube.errors import (
     KubeForbidden,
     KubeUnauthorized,
     KubeUnavailable,
+    status_body,
     translate,
 )
 from platxa_secrets.logs import get_logger
@@ -351,11 +351,5 @@ class KubeSecrets:
 
 def _is_secret_missing(exc: Any) -> bool:
     """A 404 for the Secret itself, not for its namespace."""
-    from platxa_secrets.kube.errors import _status_body
-
-    details = _status_body(exc.body).get("details") or {}
+    details = status_body(exc.body).get("details") or {}
     return isinstance(details, dict) and details.get("kind") in ("secrets", None)
-
-
-def decoded(data: Mapping[str, str]) -> dict[str, bytes]:
-    return {k: base64.b64decode(v) for k, v in data.items()}
