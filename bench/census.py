@@ -197,18 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "load_average": pxsbench.load_average(),
         "goal_seconds": GOAL_SECONDS,
-        "databases": {},
     }
-    dialects = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    for dialect in dialects:
-        if dialect == "postgresql":
-            why = pxsbench.postgresql_available(args.pg_url)
-            if why is not None:
-                if args.database == "postgresql":
-                    raise SystemExit(f"bench: PostgreSQL at {args.pg_url}: {why}")
-                result["databases"][dialect] = {"skipped": f"not reachable: {why}"}
-                continue
-        result["databases"][dialect] = bench_database(dialect, args)
+    result["databases"] = pxsbench.run_databases(args, bench_database)
     result["load_average_end"] = pxsbench.load_average()
 
     if args.json:

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -456,3 +456,25 @@ def run_child(
 
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def run_databases(
+    args: Any, bench_database: Callable[[str, Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run `bench_database` on each database `--database` names.
+
+    PostgreSQL that does not answer is skipped with the reason, unless it
+    was asked for alone.
+    """
+    results: dict[str, Any] = {}
+    dialects = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    for dialect in dialects:
+        if dialect == "postgresql":
+            why = postgresql_available(args.pg_url)
+            if why is not None:
+                if args.database == "postgresql":
+                    raise SystemExit(f"bench: PostgreSQL at {args.pg_url}: {why}")
+                results[dialect] = {"skipped": f"not reachable: {why}"}
+                continue
+        results[dialect] = bench_database(dialect, args)
+    return results

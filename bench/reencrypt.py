@@ -576,18 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": pxsbench.load_average(),
         "goal_ratio_sqlite_workers_2": RATIO_GOAL,
         "goal_peak_mb": MEMORY_GOAL_MB,
-        "databases": {},
     }
-    dialects = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    for dialect in dialects:
-        if dialect == "postgresql":
-            why = pxsbench.postgresql_available(args.pg_url)
-            if why is not None:
-                if args.database == "postgresql":
-                    raise SystemExit(f"bench: PostgreSQL at {args.pg_url}: {why}")
-                result["databases"][dialect] = {"skipped": f"not reachable: {why}"}
-                continue
-        result["databases"][dialect] = bench_database(dialect, args)
+    result["databases"] = pxsbench.run_databases(args, bench_database)
     if not args.no_bao:
         result["openbao"] = bench_openbao(args)
     result["load_average_end"] = pxsbench.load_average()

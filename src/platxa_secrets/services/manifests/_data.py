@@ -34,12 +34,7 @@ def read_data(section: object, source: str) -> dict[str, bytes]:
     data: dict[str, bytes] = {}
     for key, value in _entries(section, source, "data").items():
         path = _path("data", key)
-        if not isinstance(value, str):
-            kind = kind_of(value)
-            raise fail(source, path, f"must be a base64 string, got {kind}")
-
-        if _BYTES_LITERAL.fullmatch(value):
-            raise _bytes_literal(source, path)
+        value = _text(value, source, path, "must be a base64 string")
 
         decoded = _b64decode(value, source, path)
         if _BYTES_LITERAL_RAW.fullmatch(decoded):
@@ -49,17 +44,22 @@ def read_data(section: object, source: str) -> dict[str, bytes]:
     return data
 
 
+def _text(value: object, source: str, path: str, rule: str, hint: str = "") -> str:
+    """The value as text; a non-string or the text of a bytes object refused."""
+    if not isinstance(value, str):
+        raise fail(source, path, f"{rule}, got {kind_of(value)}{hint}")
+
+    if _BYTES_LITERAL.fullmatch(value):
+        raise _bytes_literal(source, path)
+    return value
+
+
 def read_string_data(section: object, source: str) -> dict[str, bytes]:
     """Encode `stringData`: each value text, stored as UTF-8."""
     data: dict[str, bytes] = {}
     for key, value in _entries(section, source, "stringData").items():
         path = _path("stringData", key)
-        if not isinstance(value, str):
-            kind = kind_of(value)
-            raise fail(source, path, f"must be a string, got {kind} (quote it)")
-
-        if _BYTES_LITERAL.fullmatch(value):
-            raise _bytes_literal(source, path)
+        value = _text(value, source, path, "must be a string", " (quote it)")
 
         encoded = _utf8(value)
         if encoded is None:
