@@ -14,7 +14,7 @@ import click
 
 from platxa_secrets.cli.context import runtime
 from platxa_secrets.cli.output import FORMAT_OPTION, emit_json, emit_table, info
-from platxa_secrets.cli.refs import read_file, warn_if_shared
+from platxa_secrets.cli.refs import read_key_lines
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
@@ -263,8 +263,7 @@ def import_legacy(keys_file: Path) -> None:
     """Add old keys as decrypt-only keys, so bare legacy tokens can be read."""
     from platxa_secrets.services.keys import KeyService
 
-    warn_if_shared(keys_file)
-    lines = read_file(keys_file, "--keys-file").decode("utf-8", "replace").splitlines()
+    lines = read_key_lines(keys_file)
     added = KeyService(runtime()).import_legacy(lines, f"--keys-file {keys_file}")
     info(f"imported {len(added)} legacy key(s): {', '.join(added) or 'all were known'}")
 

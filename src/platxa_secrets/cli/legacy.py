@@ -9,7 +9,7 @@ import click
 
 from platxa_secrets.cli.context import runtime
 from platxa_secrets.cli.output import emit_json, info
-from platxa_secrets.cli.refs import read_file, warn_if_shared
+from platxa_secrets.cli.refs import read_file, read_key_lines
 from platxa_secrets.errors import ConflictError, ValidationError
 from platxa_secrets.services.secrets import SecretService, WriteRequest
 
@@ -86,7 +86,7 @@ def migrate(
     fmt: str,
 ) -> None:
     """Decrypt every row with the old keys and store one secret per row."""
-    from platxa_secrets.core.crypto.fernet_keys import parse_legacy_key_line
+    from platxa_secrets.core.crypto.fernet_keys import parse_legacy_keys
     from platxa_secrets.services.legacy import LegacyMapping, plan_migration
 
     if not encrypted:
@@ -100,19 +100,11 @@ def migrate(
         _pairs(plain, "--plain"),
         secret_type,
     )
-    key_lines = (
-        read_file(keys_file, "--keys-file").decode("utf-8", "replace").splitlines()
-    )
-    keys = [
-        parse_legacy_key_line(line, f"--keys-file line {number}")
-        for number, line in enumerate(key_lines, start=1)
-        if line.strip()
-    ]
+    keys = parse_legacy_keys(read_key_lines(keys_file), "--keys-file")
     if not keys:
         raise ValidationError(
             f"--keys-file {keys_file} holds no keys", field="keys_file"
         )
-    warn_if_shared(keys_file)
 
     plan = plan_migration(read_file(csv_path, "--csv"), str(csv_path), keys, mapping)
     service = SecretService(runtime())

@@ -87,6 +87,12 @@ def read_file(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     raise ValidationError(error, field="file")
 
 
+def read_key_lines(path: Path) -> list[str]:
+    """The lines of a keys file, warning first if others can read it."""
+    warn_if_shared(path)
+    return read_file(path, "--keys-file").decode("utf-8", "replace").splitlines()
+
+
 def warn_if_shared(path: Path) -> None:
     """Warn when a file holding keys can be read by group or others."""
     if str(path) == "-" or not path.is_file():

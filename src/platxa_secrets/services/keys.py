@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
 
-from platxa_secrets.core.crypto.fernet_keys import key_id, parse_legacy_key_line
+from platxa_secrets.core.crypto.fernet_keys import key_id, parse_legacy_keys
 from platxa_secrets.core.crypto.keyring import (
     ACTIVE,
     DESTROYED,
@@ -138,11 +138,7 @@ class KeyService:
         Each line is a Fernet key or a raw string older code derived one
         from. A key already in the keyring is not added twice.
         """
-        keys: builtins.list[bytes] = [
-            parse_legacy_key_line(line, f"{source} line {number}")
-            for number, line in enumerate(lines, start=1)
-            if line.strip()
-        ]
+        keys = parse_legacy_keys(lines, source)
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[str]:
             known = {r.kid for r in key_rows.load_keys(tx)}

@@ -111,6 +111,15 @@ def parse_legacy_key_line(line: str, source: str) -> bytes:
         return derive_legacy_key(candidate)
 
 
+def parse_legacy_keys(lines: list[str], source: str) -> list[bytes]:
+    """Every non-blank line as a legacy key; line numbers count blank lines."""
+    return [
+        parse_legacy_key_line(line, f"{source} line {number}")
+        for number, line in enumerate(lines, start=1)
+        if line.strip()
+    ]
+
+
 def key_id(key: bytes, length: int = 8) -> str:
     """A short identifier derived from a key without revealing it.
 
