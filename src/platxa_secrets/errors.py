@@ -75,3 +75,20 @@ class UnsupportedError(PlatxaSecretsError):
     """A feature that this version does not have yet was asked for."""
 
     exit_code = 7
+
+
+class AuthenticationError(PlatxaSecretsError):
+    """A credential is missing, malformed, unknown, expired or revoked.
+
+    Toward the caller the message stays "invalid token" whatever the
+    cause, so nobody learns which check failed; `reason` (an attribute,
+    for logs and the audit trail) says which one did.
+    """
+
+    exit_code = 77  # EX_NOPERM
+
+
+class PermissionDeniedError(PlatxaSecretsError):
+    """A valid credential whose scopes do not cover the operation."""
+
+    exit_code = 77

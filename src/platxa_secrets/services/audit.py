@@ -81,6 +81,24 @@ class AuditLog:
         )
         return result
 
+    def record(
+        self,
+        action: str,
+        outcome: str,
+        namespace: str | None = None,
+        name: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Write one event for something that changed nothing.
+
+        For what no service operation records: a refused request, a
+        webhook notification. `detail` must name rules, never values.
+        """
+        event = replace(
+            self._event(action, namespace, name), outcome=outcome, detail=detail
+        )
+        self._record_failure(event)
+
     def _record_failure(self, event: AuditEvent) -> None:
         """Write a failure event; a store that cannot take it is logged."""
         try:
