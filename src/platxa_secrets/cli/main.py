@@ -33,7 +33,12 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "master": ("keys", "master", "Re-wrap data keys under a new master key."),
     "k8s": ("k8s", "k8s", "Apply, diff and sync secrets with Kubernetes."),
     "legacy": ("legacy", "legacy", "Migrate credentials written by older code."),
-    "audit": ("audit", "audit", "Read the audit trail."),
+    "audit": ("audit", "audit", "Read, verify and export the audit trail."),
+    "token": ("token", "token", "Create, list, rotate and revoke API tokens."),
+    "jwt": ("jwt", "jwt", "Rotate and list JWT signing keys."),
+    "serve": ("serve", "serve", "Run the HTTP API."),
+    "doctor": ("doctor", "doctor", "Check a deployment against the rules."),
+    "scan": ("scan", "scan", "Find leaked keys, tokens and stored values."),
 }
 
 
