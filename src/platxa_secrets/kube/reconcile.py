@@ -143,7 +143,7 @@ class KubeSecrets:
 
     def diff(self, namespaces: Iterable[str] = ()) -> list[Drift]:
         """Compare every store secret (of `namespaces`) with the cluster."""
-        wanted = self._store_secrets(namespaces)
+        wanted = self.secrets_in_store(namespaces)
         live = self._managed(sorted({s.namespace for s in wanted}) or list(namespaces))
         drifts: list[Drift] = []
         for info in wanted:
@@ -157,7 +157,7 @@ class KubeSecrets:
     ) -> SyncReport:
         """Reconcile the cluster onto the store."""
         report = SyncReport(dry_run=dry_run)
-        wanted = self._store_secrets(namespaces)
+        wanted = self.secrets_in_store(namespaces)
         scope = sorted({s.namespace for s in wanted} | set(namespaces))
         live = self._managed(scope)
         for info in wanted:
@@ -256,7 +256,8 @@ class KubeSecrets:
             last_applied=last_applied,
         )
 
-    def _store_secrets(self, namespaces: Iterable[str]) -> list[VersionInfo]:
+    def secrets_in_store(self, namespaces: Iterable[str] = ()) -> list[VersionInfo]:
+        """The live secrets of the store, in `namespaces` or in all."""
         chosen = list(namespaces)
         found = (
             [s for ns in chosen for s in self._secrets.list(ns)]
