@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from platxa_secrets.clock import from_text
 from platxa_secrets.core.crypto.keyring import ACTIVE, DESTROYED, PENDING, RETIRED
-from platxa_secrets.errors import CryptoError
+from platxa_secrets.errors import PlatxaSecretsError
 from platxa_secrets.services.doctor._model import FAIL, PASS, WARN, Finding
 from platxa_secrets.services.keys import KeyInfo, KeyService
 from platxa_secrets.services.runtime import Runtime
@@ -49,7 +49,7 @@ def _unwraps(runtime: Runtime, keys: list[KeyInfo]) -> Iterator[Finding]:
             continue
         try:
             keyring.check_unwraps(key.kid)
-        except CryptoError:
+        except PlatxaSecretsError:
             broken.append(f"{key.kid} (wrapped by master key {key.master_kid})")
     if broken:
         yield Finding(

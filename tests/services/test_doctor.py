@@ -1,0 +1,187 @@
+"""`doctor` store checks: each rule has a setup that passes and one that
+does not, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from platxa_secrets.api import Platxa
+from platxa_secrets.clock import FrozenClock
+from platxa_secrets.core.config import Config, load_config
+from platxa_secrets.services.doctor import FAIL, PASS, WARN, Finding, run_checks
+from platxa_secrets.services.doctor.checks import all_store_checks
+from platxa_secrets.services.initialise import initialise
+from platxa_secrets.services.rotation import RotationService
+from platxa_secrets.services.runtime import Runtime
+from tests.conftest import make_env
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def world(config: Config, clock: FrozenClock) -> Iterator[Platxa]:
+    runtime = Runtime(config, clock=clock, actor="test:operator")
+    initialise(runtime)
+    platxa = Platxa(runtime)
+    yield platxa
+    platxa.close()
+
+
+def findings(runtime: Runtime) -> dict[str, Finding]:
+    report = run_checks(all_store_checks(runtime))
+    return {f.check: f for f in report.findings}
+
+
+def status(runtime: Runtime, check: str) -> str:
+    return findings(runtime)[check].status
+
+
+def test_a_healthy_store_passes_every_store_check(world: Platxa) -> None:
+    report = run_checks(all_store_checks(world.runtime))
+
+    bad = [f for f in report.findings if f.status not in (PASS, "skip")]
+    assert bad == []
+    assert report.exit_code == 0
+
+
+def test_development_key_warns_and_production_without_key_fails(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    env = make_env(home, database_url, "")
+    del env["PLATXA_SECRETS_MASTER_KEY"]
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)  # creates the development key
+
+    assert status(runtime, "master-key.source") == WARN
+    runtime.close()
+
+    production = Runtime(load_config(env={**env, "PLATXA_SECRETS_ENV": "production"}))
+    report = run_checks(all_store_checks(production))
+    first = report.findings[0]
+    assert (first.check, first.status) == ("master-key", FAIL)
+    assert "production" in first.reason
+    assert report.exit_code == 2
+    production.close()
+
+
+def test_a_master_key_in_the_config_file_warns(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    config_file = home / "config.toml"
+    config_file.write_text(f'master_key = "{Fernet.generate_key().decode()}"\n')
+    config_file.chmod(0o600)
+    env = make_env(home, database_url, "")
+    del env["PLATXA_SECRETS_MASTER_KEY"]
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)
+
+    found = findings(runtime)["master-key.source"]
+    assert found.status == WARN
+    assert "config file" in found.reason
+    runtime.close()
+
+
+def test_a_readable_database_file_warns(tmp_path: Path, master_key: str) -> None:
+    db = tmp_path / "home" / "secrets.db"
+    env = make_env(tmp_path / "home", f"sqlite:///{db}", master_key)
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)
+    assert status(runtime, "permissions.database-file") == PASS
+
+    os.chmod(db, 0o644)
+
+    found = findings(runtime)["permissions.database-file"]
+    assert found.status == WARN
+    assert "0644" in found.reason and f"chmod 600 {db}" == found.fix
+    runtime.close()
+
+
+def test_a_readable_master_key_file_fails(tmp_path: Path, database_url: str) -> None:
+    from platxa_secrets.services.doctor._setup import check_permissions
+
+    key_file = tmp_path / "master.key"
+    key_file.write_text(Fernet.generate_key().decode() + "\n")
+    key_file.chmod(0o600)
+    env = make_env(tmp_path / "home", database_url, "")
+    del env["PLATXA_SECRETS_MASTER_KEY"]
+    env["PLATXA_SECRETS_MASTER_KEY_FILE"] = str(key_file)
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)
+    assert {f.status for f in check_permissions(runtime)} <= {PASS, "skip"}
+
+    key_file.chmod(0o640)
+
+    bad = [f for f in check_permissions(runtime) if f.status == FAIL]
+    assert [f.check for f in bad] == ["permissions.master-key-file"]
+    runtime.close()
+
+
+def test_no_active_key_fails(world: Platxa) -> None:
+    world.runtime.database.write(
+        lambda tx: tx.execute("UPDATE data_keys SET state = 'retired'")
+    )
+
+    assert status(world.runtime, "keyring.active") == FAIL
+
+
+def test_a_key_the_master_keys_cannot_unwrap_fails(
+    world: Platxa, tmp_path: Path, database_url: str
+) -> None:
+    stranger = make_env(tmp_path / "home", database_url, Fernet.generate_key().decode())
+    runtime = Runtime(load_config(env=stranger))
+
+    found = findings(runtime)["keyring.unwrap"]
+    assert found.status == FAIL
+    assert "cannot unwrap" in found.reason
+    runtime.close()
+
+
+def test_an_overdue_activation_warns(world: Platxa, clock: FrozenClock) -> None:
+    RotationService(world.runtime).rotate(activate_after=DAY)
+    assert status(world.runtime, "keyring.activation") == PASS
+
+    clock.advance(2 * DAY)
+
+    assert status(world.runtime, "keyring.activation") == WARN
+
+
+def test_an_overdue_reencryption_warns_and_counts(
+    world: Platxa, clock: FrozenClock
+) -> None:
+    world.secrets.put("tenant-a", "app", {"K": b"one", "L": b"two"})
+    rotation = RotationService(world.runtime)
+    new = rotation.rotate(activate_after=timedelta(0))
+    rotation.activate(new.kid)
+    assert status(world.runtime, "keyring.reencryption") == PASS
+
+    clock.advance(world.runtime.config.grace_period + timedelta(seconds=1))
+
+    found = findings(world.runtime)["keyring.reencryption"]
+    assert found.status == WARN
+    assert "2 ciphertexts" in found.reason and found.fix == "run `pxs keys reencrypt`"
+
+
+def test_an_overdue_destruction_warns(world: Platxa, clock: FrozenClock) -> None:
+    rotation = RotationService(world.runtime)
+    new = rotation.rotate(activate_after=timedelta(0))
+    rotation.activate(new.kid)
+    clock.advance(world.runtime.config.key_retention - timedelta(seconds=1))
+    assert status(world.runtime, "keyring.destruction") == PASS
+
+    clock.advance(timedelta(seconds=2))
+
+    assert status(world.runtime, "keyring.destruction") == WARN
