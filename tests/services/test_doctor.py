@@ -185,3 +185,63 @@ def test_an_overdue_destruction_warns(world: Platxa, clock: FrozenClock) -> None
     clock.advance(timedelta(seconds=2))
 
     assert status(world.runtime, "keyring.destruction") == WARN
+
+
+def test_jwt_keys_published_shorter_than_the_token_lifetime_fail(
+    world: Platxa, clock: FrozenClock, config: Config
+) -> None:
+    from dataclasses import replace
+
+    from platxa_secrets.services.jwt_keys import JwtService
+
+    jwt = JwtService(world.runtime)
+    jwt.rotate()
+    jwt.rotate()
+    clock.advance(config.jwt_publish_grace + timedelta(seconds=1))
+    jwt.sign({"sub": "svc"})  # the second key takes over; the first retires
+    assert status(world.runtime, "jwt.window") == PASS
+
+    longer = replace(config, jwt_max_lifetime=config.jwt_max_lifetime * 2)
+    runtime = Runtime(longer, clock=clock)
+
+    found = findings(runtime)["jwt.window"]
+    assert found.status == FAIL
+    assert "published for less than jwt_max_lifetime" in found.reason
+    runtime.close()
+
+
+def test_tokens_without_expiry_or_unused_warn(
+    world: Platxa, clock: FrozenClock
+) -> None:
+    from platxa_secrets.services.tokens import TokenService
+
+    tokens = TokenService(world.runtime)
+    _, expiring = tokens.create("ci", ["tenant-*:read"], timedelta(days=365))
+    assert status(world.runtime, "tokens.expiry") == PASS
+    assert status(world.runtime, "tokens.unused") == PASS
+
+    _, forever = tokens.create("forever", ["tenant-*:read"], None)
+    found = findings(world.runtime)["tokens.expiry"]
+    assert found.status == WARN and forever.id in found.reason
+    assert expiring.id not in found.reason
+
+    clock.advance(timedelta(days=91))
+
+    idle = findings(world.runtime)["tokens.unused"]
+    assert idle.status == WARN
+    assert expiring.id in idle.reason and forever.id in idle.reason
+
+
+def test_a_changed_audit_event_fails_the_chain_check(world: Platxa) -> None:
+    world.secrets.put("tenant-a", "app", {"K": b"value-1234"})
+    assert status(world.runtime, "audit.chain") == PASS
+
+    world.runtime.database.write(
+        lambda tx: tx.execute(
+            "UPDATE audit_events SET actor = 'someone-else' WHERE id = "
+            "(SELECT MIN(id) FROM audit_events)"
+        )
+    )
+
+    found = findings(world.runtime)["audit.chain"]
+    assert found.status == FAIL
