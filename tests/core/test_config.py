@@ -40,6 +40,9 @@ def test_defaults_under_xdg_data_home(tmp_path: Path) -> None:
     assert config.grace_period == timedelta(hours=24)
     assert config.key_retention == timedelta(days=7)
     assert config.keyring_refresh == timedelta(seconds=60)
+    assert config.jwt_max_lifetime == timedelta(hours=1)
+    assert config.jwt_publish_grace == timedelta(minutes=10)
+    assert config.jwt_issuer == "platxa-secrets"
     assert config.config_file is None
     assert config.fallback_key_file == home / "master.key"
     assert config.actor == "t"
@@ -308,9 +311,102 @@ def test_keyring_refresh_must_be_shorter_than_the_grace_period(
     assert load_config(env={**env, "PLATXA_SECRETS_KEYRING_REFRESH": "5m"})
 
 
+# --- JWT settings ----------------------------------------------------------
+
+
+def test_jwt_settings_from_the_file(home: Path, home_env: dict[str, str]) -> None:
+    _write(
+        home,
+        'jwt_max_lifetime = "15m"\njwt_publish_grace = "2m"\n'
+        'jwt_issuer = "https://secrets.platxa.test"\n',
+    )
+
+    config = load_config(env=home_env)
+
+    assert config.jwt_max_lifetime == timedelta(minutes=15)
+    assert config.jwt_publish_grace == timedelta(minutes=2)
+    assert config.jwt_issuer == "https://secrets.platxa.test"
+
+
+def test_jwt_settings_from_the_env_win(home: Path, home_env: dict[str, str]) -> None:
+    _write(home, 'jwt_max_lifetime = "15m"\njwt_issuer = "from-file"\n')
+
+    config = load_config(
+        env={
+            **home_env,
+            "PLATXA_SECRETS_JWT_MAX_LIFETIME": "2h",
+            "PLATXA_SECRETS_JWT_PUBLISH_GRACE": "1h",
+            "PLATXA_SECRETS_JWT_ISSUER": " from-env ",
+        }
+    )
+
+    assert config.jwt_max_lifetime == timedelta(hours=2)
+    assert config.jwt_publish_grace == timedelta(hours=1)
+    assert config.jwt_issuer == "from-env"
+
+
+def test_jwt_publish_grace_must_cover_the_keyring_refresh(
+    home_env: dict[str, str],
+) -> None:
+    env = {**home_env, "PLATXA_SECRETS_KEYRING_REFRESH": "5m"}
+
+    with pytest.raises(ConfigError) as info:
+        load_config(env={**env, "PLATXA_SECRETS_JWT_PUBLISH_GRACE": "4m59s"})
+
+    assert "jwt_publish_grace (4m59s)" in info.value.message
+    assert "keyring_refresh (5m)" in info.value.message
+    assert info.value.context["field"] == "jwt_publish_grace"
+    grace = load_config(env={**env, "PLATXA_SECRETS_JWT_PUBLISH_GRACE": "5m"})
+    assert grace.jwt_publish_grace == timedelta(minutes=5)
+
+
+def test_a_keyring_refresh_longer_than_the_default_grace_is_refused(
+    home_env: dict[str, str],
+) -> None:
+    with pytest.raises(ConfigError, match=r"jwt_publish_grace .* keyring_refresh"):
+        load_config(env={**home_env, "PLATXA_SECRETS_KEYRING_REFRESH": "11m"})
+
+
+def test_a_zero_jwt_max_lifetime_is_refused(home_env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env={**home_env, "PLATXA_SECRETS_JWT_MAX_LIFETIME": "0"})
+
+    assert info.value.context["field"] == "jwt_max_lifetime"
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        "jwt_issuer = 5",
+        'jwt_issuer = "two words"',
+        'jwt_issuer = "   "',
+        'jwt_issuer = "émetteur"',
+        f'jwt_issuer = "{"x" * 256}"',
+        f'jwt_issuer = "{CANARY} x"',
+    ],
+)
+def test_a_bad_jwt_issuer_is_refused(
+    home: Path, home_env: dict[str, str], toml: str
+) -> None:
+    _write(home, toml + "\n")
+
+    with pytest.raises(ConfigError) as info:
+        load_config(env=home_env)
+
+    assert info.value.context["field"] == "jwt_issuer"
+    assert "printable ASCII" in info.value.message
+    assert_no_leak(info.value)
+
+
 # --- bad values name their setting ----------------------------------------
 
-DURATIONS = ["grace_period", "key_retention", "keyring_refresh"]
+DURATIONS = [
+    "grace_period",
+    "key_retention",
+    "keyring_refresh",
+    "jwt_max_lifetime",
+    "jwt_publish_grace",
+]
 
 
 @pytest.mark.parametrize("setting", DURATIONS)

@@ -5,30 +5,37 @@ defaults below. Nothing else in the project reads `os.environ`; the CLI
 and the server call `load_config()` once and hand the result to the
 services.
 
-| environment variable (PLATXA_SECRETS_…) | config key      | default |
-|-----------------------------------------|-----------------|---------|
-| HOME (the data directory)               | —               | see below |
-| CONFIG (the config file)                | —               | <home>/config.toml |
-| DATABASE_URL                            | database_url    | see below |
-| ENV (development or production)         | environment     | development |
-| MASTER_KEY                              | master_key      | — |
-| MASTER_KEY_FILE                         | master_key_file | — |
-| MAX_VERSIONS                            | max_versions    | 10 |
-| GRACE_PERIOD                            | grace_period    | 24h |
-| KEY_RETENTION                           | key_retention   | 7d |
-| KEYRING_REFRESH                         | keyring_refresh | 60s |
+| environment variable (PLATXA_SECRETS_…) | config key        | default            |
+|-----------------------------------------|-------------------|--------------------|
+| HOME (the data directory)               | —                 | see below          |
+| CONFIG (the config file)                | —                 | <home>/config.toml |
+| DATABASE_URL                            | database_url      | see below          |
+| ENV (development or production)         | environment       | development        |
+| MASTER_KEY                              | master_key        | —                  |
+| MASTER_KEY_FILE                         | master_key_file   | —                  |
+| MAX_VERSIONS                            | max_versions      | 10                 |
+| GRACE_PERIOD                            | grace_period      | 24h                |
+| KEY_RETENTION                           | key_retention     | 7d                 |
+| KEYRING_REFRESH                         | keyring_refresh   | 60s                |
+| JWT_MAX_LIFETIME                        | jwt_max_lifetime  | 1h                 |
+| JWT_PUBLISH_GRACE                       | jwt_publish_grace | 10m                |
+| JWT_ISSUER                              | jwt_issuer        | platxa-secrets     |
 
 The data directory defaults to `$XDG_DATA_HOME/platxa-secrets` and the
 database to `sqlite:///<home>/secrets.db`. The config file is TOML.
 Master keys in it are accepted but discouraged:
 prefer a key file or the environment of a secret manager.
+
+A new JWT signing key is published `jwt_publish_grace` before it signs,
+so that grace must be at least `keyring_refresh`: every replica serves
+the key in its JWKS before any replica signs with it.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -50,7 +57,11 @@ _FILE_KEYS = {
     "grace_period",
     "key_retention",
     "keyring_refresh",
+    "jwt_max_lifetime",
+    "jwt_publish_grace",
+    "jwt_issuer",
 }
+_MAX_ISSUER = 255
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,9 @@ class Config:
     grace_period: timedelta = timedelta(hours=24)
     key_retention: timedelta = timedelta(days=7)
     keyring_refresh: timedelta = timedelta(seconds=60)
+    jwt_max_lifetime: timedelta = timedelta(hours=1)
+    jwt_publish_grace: timedelta = timedelta(minutes=10)
+    jwt_issuer: str = "platxa-secrets"
     actor: str = "os:unknown"
     config_file: Path | None = None
     kubeconfig: Path | None = None
@@ -122,6 +136,8 @@ def load_config(
             field="keyring_refresh",
         )
 
+    jwt_max_lifetime, jwt_publish_grace = _jwt_durations(pick, keyring_refresh)
+
     return Config(
         home=home,
         database_url=str(database_url),
@@ -133,6 +149,9 @@ def load_config(
         grace_period=grace_period,
         key_retention=_duration(pick("key_retention"), "key_retention", "7d"),
         keyring_refresh=keyring_refresh,
+        jwt_max_lifetime=jwt_max_lifetime,
+        jwt_publish_grace=jwt_publish_grace,
+        jwt_issuer=_issuer(pick("jwt_issuer")),
         actor=actor or f"os:{_os_user()}",
         config_file=config_path if from_file else None,
         kubeconfig=_kubeconfig(env),
@@ -262,6 +281,45 @@ def _duration(value: Any, field: str, default: str) -> timedelta:
         return parse_duration(str(default if value is None else value), field)
     except PlatxaSecretsError as exc:
         raise ConfigError(exc.message, field=field) from None
+
+
+def _jwt_durations(
+    pick: Callable[[str], Any], keyring_refresh: timedelta
+) -> tuple[timedelta, timedelta]:
+    """`jwt_max_lifetime` and `jwt_publish_grace`, checked against each other.
+
+    A key published for less than `keyring_refresh` before it signs
+    could sign a token that a replica with an older JWKS rejects.
+    """
+    max_lifetime = _duration(pick("jwt_max_lifetime"), "jwt_max_lifetime", "1h")
+    if max_lifetime <= timedelta(0):
+        raise ConfigError(
+            "jwt_max_lifetime must be longer than 0s", field="jwt_max_lifetime"
+        )
+
+    grace = _duration(pick("jwt_publish_grace"), "jwt_publish_grace", "10m")
+    if grace < keyring_refresh:
+        raise ConfigError(
+            f"jwt_publish_grace ({format_duration(grace)}) must be at least "
+            f"keyring_refresh ({format_duration(keyring_refresh)}): every replica "
+            "must publish a new JWT key before any replica signs with it",
+            field="jwt_publish_grace",
+        )
+    return max_lifetime, grace
+
+
+def _issuer(value: Any) -> str:
+    """The `iss` of signed JWTs: printable ASCII, no spaces (a name or URL)."""
+    if value is None:
+        return "platxa-secrets"
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > _MAX_ISSUER or not all("!" <= c <= "~" for c in text):
+        raise ConfigError(
+            f"jwt_issuer must be 1 to {_MAX_ISSUER} printable ASCII characters "
+            "without spaces (a name or a URL)",
+            field="jwt_issuer",
+        )
+    return text
 
 
 def _os_user() -> str:

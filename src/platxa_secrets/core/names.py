@@ -28,6 +28,22 @@ MAX_KEY = 253
 MAX_TYPE = 253
 MAX_SECRET_BYTES = 1024 * 1024
 
+# Holds the service's own keys (JWT signing keys). Nothing outside the
+# service writes there, no API token reaches it, and it is never synced
+# to a cluster.
+SYSTEM_NAMESPACE = "platxa-system"
+RESERVED_NAMESPACES = frozenset({SYSTEM_NAMESPACE})
+
+
+def refuse_reserved(namespace: str) -> None:
+    """Raise when `namespace` is reserved for the service itself."""
+    if namespace in RESERVED_NAMESPACES:
+        raise ValidationError(
+            f"namespace {namespace} is reserved for the service's own keys "
+            "(JWT signing keys, managed by `pxs jwt`); use another namespace",
+            field="namespace",
+        )
+
 
 def _shown(text: str) -> str:
     """Quote a rejected name for a message, cut short if it is long.

@@ -11,7 +11,8 @@ A scope is `<namespace-pattern>:<level>`:
 Levels nest: admin covers write, write covers read. A pattern is a
 namespace name in which `*` stands for any run of characters; `*`
 alone matches every namespace. Operations on the whole store (keys,
-census, rotation) need the `*` pattern at admin level.
+census, rotation) need the `*` pattern at admin level. No scope, not
+even `*:admin`, reaches the reserved namespace `platxa-system`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from platxa_secrets.core.names import RESERVED_NAMESPACES
 from platxa_secrets.errors import PermissionDeniedError, ValidationError
 
 LEVELS = ("read", "write", "admin")
@@ -42,6 +44,8 @@ class Scope:
         return f"{self.pattern}:{self.level}"
 
     def covers(self, namespace: str, level: str) -> bool:
+        if namespace in RESERVED_NAMESPACES:
+            return False  # the service's own keys: no token reaches them
         if self.level not in _RANK:
             return False
         if _RANK[self.level] < _RANK[level]:

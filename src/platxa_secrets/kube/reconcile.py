@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from platxa_secrets.core.names import RESERVED_NAMESPACES, refuse_reserved
 from platxa_secrets.errors import PlatxaSecretsError
 from platxa_secrets.kube import desired as d
 from platxa_secrets.kube.connection import KubeApi
@@ -77,6 +78,7 @@ class KubeSecrets:
         labels: Mapping[str, str] | None = None,
     ) -> tuple[str, int]:
         """Server-side apply the newest version; returns (action, version)."""
+        refuse_reserved(namespace)
         version = self._secrets.get(namespace, name)
         target = to_namespace or namespace
         live = self._read(target, name)
@@ -264,7 +266,11 @@ class KubeSecrets:
             if chosen
             else self._secrets.list()
         )
-        return [s for s in found if s.state == "live"]
+        return [
+            s
+            for s in found
+            if s.state == "live" and s.namespace not in RESERVED_NAMESPACES
+        ]
 
     def _managed(self, namespaces: list[str]) -> dict[tuple[str, str], Any]:
         """Managed Secrets: one cluster-wide list, or one per namespace on 403."""

@@ -73,6 +73,7 @@ class SecretService:
         provisioning are then idempotent).
         """
         rules.check_request(WriteRequest(namespace, name, data, secret_type))
+        names.refuse_reserved(namespace)
         for key in remove:
             names.check_key(key)
         if cas is not None and (rules.not_int(cas) or not 0 <= cas <= MAX_VERSION):
@@ -99,6 +100,7 @@ class SecretService:
         """Write several secrets in one transaction: all or nothing."""
         for request in requests:
             rules.check_request(request)
+            names.refuse_reserved(request.namespace)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[VersionInfo]:
@@ -132,6 +134,7 @@ class SecretService:
         between; an unchanged result writes no version.
         """
         rules.check_identity(namespace, name)
+        names.refuse_reserved(namespace)
         keyring = self._runtime.keyring()
 
         def work(tx: Tx, outcome: Outcome) -> VersionInfo:
@@ -312,6 +315,7 @@ class SecretService:
         self, action: str, namespace: str, name: str, versions: Sequence[int]
     ) -> builtins.list[int]:
         rules.check_identity(namespace, name)
+        names.refuse_reserved(namespace)
         self._runtime.ready()
 
         def work(tx: Tx, outcome: Outcome) -> builtins.list[int]:
