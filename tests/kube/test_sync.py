@@ -278,3 +278,20 @@ def test_sync_reports_a_failing_secret_and_goes_on(
     assert report.failed[0].startswith("absent-ns/odoo: ")
     assert "404" in report.failed[0]
     assert CANARY.decode() not in report.failed[0]
+
+
+def test_jwt_private_keys_never_reach_a_cluster(
+    store: Platxa, cluster: KubeSecrets, kube: KubeEmulator
+) -> None:
+    from platxa_secrets.errors import ValidationError
+    from platxa_secrets.services.jwt_keys import JwtService
+
+    key = JwtService(store.runtime).rotate()
+    store.secrets.put("tenant-a", "odoo", {"K": b"v" * 12})
+
+    report = cluster.sync()
+
+    assert report.created == ["tenant-a/odoo"]
+    assert kube.secrets("platxa-system") == []
+    with pytest.raises(ValidationError, match="reserved"):
+        cluster.apply("platxa-system", key.secret.split("/")[1], "tenant-a")

@@ -327,3 +327,11 @@ def test_library_misuse_is_a_validation_error(pxs: Platxa, call, field) -> None:
         call(pxs)
 
     assert version_count(pxs) == before
+
+
+def test_the_system_namespace_is_refused_to_writers(pxs: Platxa) -> None:
+    with pytest.raises(ValidationError, match="reserved"):
+        pxs.secrets.put("platxa-system", "jwt-x", {"K": b"value"})
+    with pytest.raises(ValidationError, match="reserved"):
+        pxs.secrets.delete("platxa-system", "jwt-x")
+    assert pxs.secrets.list("platxa-system") == []
