@@ -6,6 +6,8 @@
     pxs.secrets.put("tenant-a", "odoo", {"DB_PASSWORD": b"..."})
     pxs.secrets.get("tenant-a", "odoo").data["DB_PASSWORD"]
     stored = pxs.envelope.encrypt(b"...", "odoo/instance_credential/42/db_password")
+    principal = pxs.tokens.authenticate(token_text)   # scopes of an API token
+    jwt = pxs.jwt.sign({"sub": "tenant-a"})           # RS256, kid in the header
 
 The CLI and the tests call the same services, so there is one behaviour.
 """
@@ -13,6 +15,7 @@ The CLI and the tests call the same services, so there is one behaviour.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from platxa_secrets.clock import Clock
 from platxa_secrets.core.config import Config, load_config
@@ -22,6 +25,11 @@ from platxa_secrets.services.keys import KeyService
 from platxa_secrets.services.provisioning import ProvisioningService
 from platxa_secrets.services.runtime import Runtime
 from platxa_secrets.services.secrets import SecretService
+
+if TYPE_CHECKING:  # imported on first use: PyJWT alone costs ~50 ms
+    from platxa_secrets.services.jwt_keys import JwtService
+    from platxa_secrets.services.tokens import TokenService
+    from platxa_secrets.services.webhooks import WebhookService
 
 
 class Platxa:
@@ -52,6 +60,24 @@ class Platxa:
     @cached_property
     def provisioning(self) -> ProvisioningService:
         return ProvisioningService(self.runtime)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        from platxa_secrets.services.tokens import TokenService
+
+        return TokenService(self.runtime)
+
+    @cached_property
+    def jwt(self) -> JwtService:
+        from platxa_secrets.services.jwt_keys import JwtService
+
+        return JwtService(self.runtime)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from platxa_secrets.services.webhooks import WebhookService
+
+        return WebhookService(self.runtime)
 
     def close(self) -> None:
         self.runtime.close()
