@@ -4,6 +4,9 @@
 same transaction as the change, so there is no change without its event;
 on failure the change is rolled back and the failure is recorded in a
 transaction of its own. Events carry names, versions and key ids only.
+
+Every event is chained: its place and HMAC are set by
+`services/audit_chain.py` in the transaction that writes it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from platxa_secrets.core.names import check_namespace
-from platxa_secrets.core.store import audit_rows
+from platxa_secrets.core.store import audit_chain_rows, audit_rows
 from platxa_secrets.core.store.audit_rows import AuditEvent
 from platxa_secrets.core.store.db import Tx
 from platxa_secrets.errors import PlatxaSecretsError, ValidationError
 from platxa_secrets.logs import get_logger
+from platxa_secrets.services import audit_chain
+from platxa_secrets.services.audit_query import event_filter
 from platxa_secrets.services.runtime import Runtime
 
 T = TypeVar("T")
@@ -57,13 +61,15 @@ class AuditLog:
         def transaction(tx: Tx) -> T:
             outcome.children.clear()
             result = work(tx, outcome)
-            audit_rows.append(tx, _filled(base, outcome, "ok"))
+            events = [_filled(base, outcome, "ok")]
             for child in outcome.children:
                 event = replace(base, namespace=child.namespace, name=child.name)
-                audit_rows.append(tx, _filled(event, child, "ok"))
+                events.append(_filled(event, child, "ok"))
+            audit_chain.append(tx, key, events)
             return result
 
         try:
+            key = audit_chain.chain_key(self._runtime)
             result = self._runtime.database.write(transaction)
         except PlatxaSecretsError as exc:
             self._record_failure(
@@ -102,20 +108,58 @@ class AuditLog:
     def _record_failure(self, event: AuditEvent) -> None:
         """Write a failure event; a store that cannot take it is logged."""
         try:
-            self._runtime.database.write(lambda tx: audit_rows.append(tx, event))
+            key = audit_chain.chain_key(self._runtime)
+            self._runtime.database.write(
+                lambda tx: audit_chain.append(tx, key, [event])
+            )
         except PlatxaSecretsError as exc:
             log.warning("could not record failed %s: %s", event.action, exc.message)
 
-    def list(self, namespace: str | None = None, limit: int = 50) -> list[AuditEvent]:
-        """The newest events first."""
-        if namespace is not None:
-            check_namespace(namespace)
+    def list(
+        self,
+        namespace: str | None = None,
+        limit: int = 50,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[AuditEvent]:
+        """The newest events first, narrowed by the filters given.
+
+        `action` is exact or a prefix ending in `*`; `since` and `until`
+        are RFC 3339 times, dates, or durations back from now (`24h`).
+        """
+        where = event_filter(
+            self._runtime.clock, namespace, actor, action, since, until
+        )
         if not 1 <= limit <= 100_000:
             raise ValidationError("limit must be between 1 and 100000", field="limit")
 
         self._runtime.ready()
         with self._runtime.database.read() as tx:
-            return audit_rows.recent(tx, namespace, limit)
+            return audit_rows.recent(tx, where, limit)
+
+    def seal_legacy(self) -> int:
+        """Chain the events written before the chain existed; return how many.
+
+        `pxs init` calls it right after migrating. Only an empty chain
+        takes them (see `services/audit_chain.py`); the seal itself is
+        recorded as the event that follows them.
+        """
+        self._runtime.ready()
+        with self._runtime.database.read() as tx:
+            head = audit_chain_rows.read_head(tx)
+            waiting = audit_rows.unchained_page(tx, 0, 1)
+        if head is None or head.seq > 0 or not waiting:
+            return 0
+
+        def work(tx: Tx, outcome: Outcome) -> int:
+            sealed = audit_rows.count_unchained(tx)
+            outcome.detail = f"{sealed} event(s) from before the chain sealed"
+            return sealed
+
+        return self.run("audit.seal", None, None, work)
 
     def _event(
         self, action: str, namespace: str | None, name: str | None

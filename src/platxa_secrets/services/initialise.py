@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from platxa_secrets.core.crypto.keyring import DECRYPT_STATES
+from platxa_secrets.services.audit import AuditLog
 from platxa_secrets.services.keys import KeyService
 from platxa_secrets.services.runtime import Runtime
 
@@ -20,7 +21,11 @@ class Initialised:
 
 
 def initialise(runtime: Runtime) -> Initialised:
-    """Idempotent: migrate the schema to head, create a key if none is active."""
+    """Idempotent: migrate the schema to head, create a key if none is active.
+
+    Audit events written before the audit chain existed are sealed into
+    it here, right after the migration that made room for them.
+    """
     from platxa_secrets.core.store.migrate import upgrade
 
     master = runtime.load_master_keys(create_fallback=True)
@@ -28,6 +33,7 @@ def initialise(runtime: Runtime) -> Initialised:
     with runtime.database.exclusive("init"):
         upgrade(runtime.database)
         created = KeyService(runtime).ensure_active()
+        AuditLog(runtime).seal_legacy()
     keyring = runtime.keyring()
     for record in keyring.records:
         if record.state in DECRYPT_STATES:

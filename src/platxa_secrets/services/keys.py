@@ -23,6 +23,7 @@ from platxa_secrets.core.crypto.keyring import (
 )
 from platxa_secrets.core.store import key_rows
 from platxa_secrets.core.store.db import Tx
+from platxa_secrets.services import audit_chain
 from platxa_secrets.services.audit import AuditLog, Outcome
 from platxa_secrets.services.runtime import Runtime
 
@@ -97,7 +98,7 @@ class KeyService:
             return key_rows.census(tx)
 
     def rewrap_under_primary(self) -> builtins.list[str]:
-        """Re-wrap every data key under the primary master key.
+        """Re-wrap every data key, and the audit chain key, under the primary.
 
         Run after putting a new master key first in the chain (the old one
         second): until every data key is re-wrapped the old master key is
@@ -121,8 +122,10 @@ class KeyService:
                     wrapped_key=wrapped,
                 )
                 moved.append(record.kid)
+            chain = audit_chain.rewrap_chain_key(tx, master)
+            also = " and the audit chain key" if chain else ""
             outcome.detail = (
-                f"{len(moved)} data key(s) re-wrapped under {master.primary_id}"
+                f"{len(moved)} data key(s){also} re-wrapped under {master.primary_id}"
             )
             return moved
 

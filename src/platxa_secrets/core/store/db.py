@@ -23,7 +23,7 @@ from platxa_secrets.errors import ConfigError, PlatxaSecretsError, StoreError
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 _WRITE_ATTEMPTS = 8
 
 
