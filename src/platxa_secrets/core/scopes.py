@@ -29,6 +29,7 @@ LEVELS = ("read", "write", "admin")
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
 _PATTERN_RE = re.compile(r"[a-z0-9*]([a-z0-9*-]{0,61}[a-z0-9*])?")
 _RECEIVER_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_SHOWABLE_RE = re.compile(r"[a-z0-9*:-]{1,80}")
 JWT_SIGN = "jwt:sign"
 WEBHOOK = "webhook"
 
@@ -57,12 +58,23 @@ class Scope:
         return self.pattern == "*" and self.level == "admin"
 
 
+def _shown(text: str) -> str:
+    """The scope for a message, only if it is made of scope characters.
+
+    Anything else is likely a value pasted in the wrong place, so it is
+    described, not echoed.
+    """
+    if _SHOWABLE_RE.fullmatch(text):
+        return repr(text)
+    return f"of {len(text)} characters"
+
+
 def parse_scope(text: str) -> Scope:
     """Parse `pattern:level`, `jwt:sign` or `webhook:<receiver>`."""
     pattern, colon, level = text.strip().partition(":")
     if not colon or not pattern or not level:
         raise ValidationError(
-            f"scope {text!r} must look like 'tenant-*:read' "
+            f"scope {_shown(text)} must look like 'tenant-*:read' "
             "(namespace pattern ':' read, write or admin), 'jwt:sign' or "
             "'webhook:<receiver>'",
             field="scope",
@@ -74,19 +86,20 @@ def parse_scope(text: str) -> Scope:
     if pattern == WEBHOOK and level not in _RANK:
         if not _RECEIVER_RE.fullmatch(level):
             raise ValidationError(
-                f"webhook receiver {level!r} must be an RFC 1123 label",
+                f"webhook receiver {_shown(level)} must be an RFC 1123 label",
                 field="scope",
             )
         return Scope(pattern, level)
 
     if level not in _RANK:
         raise ValidationError(
-            f"scope {text!r} has level {level!r}; the levels are read, write and admin",
+            f"scope {_shown(text)} has level {_shown(level)}; the levels are "
+            "read, write and admin",
             field="scope",
         )
     if not _PATTERN_RE.fullmatch(pattern):
         raise ValidationError(
-            f"scope {text!r}: the namespace pattern may hold lower-case "
+            f"scope {_shown(text)}: the namespace pattern may hold lower-case "
             "letters, digits, '-' and '*', at most 63 characters",
             field="scope",
         )
