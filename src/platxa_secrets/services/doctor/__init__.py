@@ -20,7 +20,6 @@ from platxa_secrets.services.doctor._model import (
     Report,
     run_checks,
 )
-from platxa_secrets.services.doctor._store import store_checks
 
 __all__ = [
     "FAIL",
@@ -31,5 +30,4 @@ __all__ = [
     "Finding",
     "Report",
     "run_checks",
-    "store_checks",
 ]
