@@ -10,23 +10,11 @@ private key, before a handler writes it.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 
-MASK = "[redacted]"
-_SHAPES = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----"
-    r"|pxs1:[a-z0-9]{4,32}:[A-Za-z0-9_-]+={0,2}"
-    r"|gAAAAA[A-Za-z0-9_-]{40,}={0,2}"
-    r"|pxs_[A-Za-z0-9]+_[A-Za-z0-9]+_[A-Za-z0-9]+"
-    r"|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])",
-    re.DOTALL,
-)
+from platxa_secrets.core.shapes import MASK, mask
 
-
-def mask(text: str) -> str:
-    """`text` with every key- or token-shaped run replaced."""
-    return _SHAPES.sub(MASK, text)
+__all__ = ["MASK", "MaskingFilter", "install", "mask"]
 
 
 class MaskingFilter(logging.Filter):

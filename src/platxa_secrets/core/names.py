@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from platxa_secrets.core.shapes import SHAPES, quoted
 from platxa_secrets.errors import ValidationError
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -51,7 +52,11 @@ def _shown(text: str) -> str:
     Names are not secret, but an overlong one is usually a value pasted in
     the wrong place, so only its start is echoed back.
     """
-    return repr(text) if len(text) <= 64 else repr(text[:24] + "…")
+    if len(text) <= 64:
+        return quoted(text)
+    if SHAPES.search(text):
+        return f"(a value of {len(text)} characters, not shown)"
+    return repr(text[:24] + "…")
 
 
 def check_namespace(namespace: str, field: str = "namespace") -> str:

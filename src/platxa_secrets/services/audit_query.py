@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from platxa_secrets.clock import Clock, to_text
 from platxa_secrets.core.durations import parse_duration
 from platxa_secrets.core.names import check_namespace
+from platxa_secrets.core.shapes import quoted
 from platxa_secrets.core.store.audit_rows import EventFilter
 from platxa_secrets.errors import ValidationError
 
@@ -35,7 +36,7 @@ def parse_moment(text: str, field: str, clock: Clock) -> str:
         moment = None
     if moment is None or (moment.tzinfo is None and not _DATE.fullmatch(cleaned)):
         raise ValidationError(
-            f"{field} {text!r} is not a time: write an RFC 3339 time with its "
+            f"{field} {quoted(text)} is not a time: write an RFC 3339 time with its "
             "offset (2026-01-31T12:00:00Z), a date (2026-01-31) or a duration "
             "back from now (24h, 7d)",
             field=field,
@@ -80,7 +81,7 @@ def _action(pattern: str) -> tuple[str | None, str | None]:
         return None, None
     if not _ACTION.fullmatch(stem):
         raise ValidationError(
-            f"--action {pattern!r} is not an action: write it like secret.write, "
+            f"--action {quoted(pattern)} is not an action: write it like secret.write, "
             "or secret.* for every action that starts with secret.",
             field="action",
         )
