@@ -115,7 +115,7 @@ def test_drift_warns_and_names_the_fix(
 
     assert step.status == WARN
     assert "tenant-a/odoo (drifted)" in step.reason
-    assert step.fix == "run `pxs k8s sync` --namespace tenant-a"
+    assert step.fix == "run `pxs k8s sync tenant-a`"
 
 
 def test_a_last_applied_annotation_fails(store: Platxa, kube: KubeEmulator) -> None:

@@ -41,14 +41,28 @@ def cluster_checks(
 ) -> list[tuple[str, Check]]:
     """Named cluster checks for `namespaces` (default: the store's)."""
     cluster = KubeSecrets(runtime, api)
-    chosen = list(namespaces) or sorted(
-        {s.namespace for s in cluster.secrets_in_store()}
-    )
+    in_store = sorted({s.namespace for s in cluster.secrets_in_store()})
+    chosen = list(namespaces) or in_store
     return [
+        ("kube.namespaces", lambda: _known(chosen, in_store)),
         ("kube.rbac", lambda: _rbac(cluster, api, chosen)),
         ("kube.in-step", lambda: _in_step(cluster, chosen)),
         ("kube.secrets", lambda: _secrets(runtime, api, chosen)),
     ]
+
+
+def _known(chosen: list[str], in_store: list[str]) -> Iterator[Finding]:
+    """A namespace asked for that the store knows nothing of: a typo?"""
+    unknown = [n for n in chosen if n not in in_store]
+    if unknown:
+        yield Finding(
+            "kube.namespaces",
+            WARN,
+            "no secret of the store lives in: " + ", ".join(unknown),
+            "check the spelling of --namespace",
+        )
+    else:
+        yield Finding("kube.namespaces", PASS, f"{len(chosen)} namespace(s) checked")
 
 
 def _rbac(
@@ -104,7 +118,7 @@ def _in_step(cluster: KubeSecrets, namespaces: list[str]) -> Iterator[Finding]:
             "kube.in-step",
             WARN,
             "not in step with the store: " + ", ".join(behind),
-            "run `pxs k8s sync`" + "".join(f" --namespace {n}" for n in namespaces),
+            "run `pxs k8s sync " + " ".join(namespaces) + "`",
         )
     else:
         in_step = sum(1 for x in drifts if x.state == "in-step")

@@ -81,7 +81,10 @@ def check_tokens(runtime: Runtime) -> Iterator[Finding]:
         )
         if idle
         else Finding(
-            "tokens.unused", PASS, f"every token was used in {UNUSED_AFTER.days} days"
+            "tokens.unused",
+            PASS,
+            f"no active token idle for {UNUSED_AFTER.days} days (counted from "
+            "its last use, or its creation if never used)",
         )
     )
 

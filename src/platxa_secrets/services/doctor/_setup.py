@@ -57,8 +57,11 @@ def check_master_key(runtime: Runtime) -> Iterator[Finding]:
 
 
 def check_permissions(runtime: Runtime) -> Iterator[Finding]:
-    """Key files are private to their owner; the SQLite file is too."""
+    """Key files are private to their owner; the SQLite file is too; and
+    nobody else can write the folders that hold them (whoever can, can
+    swap the key or the database)."""
     config = runtime.config
+    yield from _folders(runtime)
     key_files = [config.master_key_file, config.fallback_key_file]
     for path in dict.fromkeys(p for p in key_files if p is not None):
         if path.exists():
@@ -72,6 +75,46 @@ def check_permissions(runtime: Runtime) -> Iterator[Finding]:
         yield Finding("permissions.database-file", SKIP, "PostgreSQL store")
     elif database.exists():
         yield _private("permissions.database-file", database, WARN)
+
+
+def check_leftover_key(runtime: Runtime) -> Iterator[Finding]:
+    """In production the development key file should not exist at all."""
+    config = runtime.config
+    leftover = config.fallback_key_file
+    if not config.production:
+        return
+    if leftover.exists() and runtime.master_keys.source != str(leftover):
+        yield Finding(
+            "master-key.leftover",
+            WARN,
+            f"a development master key is left in {leftover}; production uses "
+            f"{runtime.master_keys.source}",
+            f"make sure no data key is wrapped by it (`pxs keys list`), then "
+            f"delete {leftover}",
+        )
+    else:
+        yield Finding("master-key.leftover", PASS, "no development key file")
+
+
+def _folders(runtime: Runtime) -> Iterator[Finding]:
+    config = runtime.config
+    folders = [config.home, runtime.database.path and runtime.database.path.parent]
+    if config.master_key_file is not None:
+        folders.append(config.master_key_file.parent)
+    for folder in dict.fromkeys(f for f in folders if f is not None):
+        if not folder.is_dir():
+            continue
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            yield Finding(
+                "permissions.folder",
+                FAIL,
+                f"{folder} has mode {mode:04o}: others can replace the files "
+                "in it (the master key, the database)",
+                f"chmod go-w {folder}",
+            )
+        else:
+            yield Finding("permissions.folder", PASS, f"{folder} has mode {mode:04o}")
 
 
 def _private(check: str, path: Path, severity: str) -> Finding:

@@ -12,7 +12,11 @@ from platxa_secrets.services.doctor._services import (
     check_jwt_window,
     check_tokens,
 )
-from platxa_secrets.services.doctor._setup import check_master_key, check_permissions
+from platxa_secrets.services.doctor._setup import (
+    check_leftover_key,
+    check_master_key,
+    check_permissions,
+)
 from platxa_secrets.services.runtime import Runtime
 
 
@@ -36,6 +40,7 @@ def all_store_checks(runtime: Runtime) -> list[tuple[str, Check]]:
     return [
         ("master-key", lambda: check_master_key(runtime)),
         ("permissions", lambda: check_permissions(runtime)),
+        keyed("master-key.leftover", lambda: check_leftover_key(runtime)),
         keyed("keyring", lambda: check_keyring(runtime)),
         keyed("jwt", lambda: check_jwt_window(runtime)),
         keyed("tokens", lambda: check_tokens(runtime)),
