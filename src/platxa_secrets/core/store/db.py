@@ -15,7 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -170,13 +170,39 @@ class Database:
     def read(self) -> Iterator[Tx]:
         """A read transaction: one consistent snapshot, nothing written."""
         conn = self.connect()
-        cursor = conn.cursor()
-        if self.dialect == "sqlite":
-            cursor.execute("BEGIN")
+        try:
+            cursor = conn.cursor()
+            if self.dialect == "sqlite":
+                cursor.execute("BEGIN")
+        except Exception as exc:
+            raise self._store_error(exc, "read") from None
+
         try:
             yield Tx(cursor, self.dialect)
+        except PlatxaSecretsError:
+            raise
+        except Exception as exc:
+            if not _is_driver_error(exc):
+                raise
+            raise self._store_error(exc, "read") from None
         finally:
-            conn.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
+            self._end_read(conn, cursor)
+
+    def _end_read(self, conn: Any, cursor: Any) -> None:
+        """Roll back; a connection that cannot is dropped and reopened later."""
+        try:
+            if self.dialect == "sqlite":
+                cursor.execute("ROLLBACK")
+            else:
+                conn.rollback()
+        except Exception:
+            self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):  # already broken; nothing to save
+                conn.close()
 
     def write(self, work: Callable[[Tx], T]) -> T:
         """Run `work` in a write transaction; commit, or roll back and raise.
@@ -190,8 +216,10 @@ class Database:
             except PlatxaSecretsError:
                 raise
             except Exception as exc:
+                if self.dialect != "sqlite" and getattr(self._conn, "closed", False):
+                    self._drop()  # the server went away; reconnect next time
                 if attempt == _WRITE_ATTEMPTS or not self._transient(exc):
-                    raise self._store_error(exc) from None
+                    raise self._store_error(exc, "write") from None
                 import random  # only on a conflict; it costs start-up time
 
                 time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311
@@ -218,12 +246,12 @@ class Database:
         sqlstate = getattr(exc, "sqlstate", None)
         return sqlstate in ("40001", "40P01", "23505", "55P03")
 
-    def _store_error(self, exc: Exception) -> StoreError:
+    def _store_error(self, exc: Exception, operation: str) -> StoreError:
         # Driver messages can quote parameters, so only the class is kept.
         sqlstate = getattr(exc, "sqlstate", None)
         code = f", SQLSTATE {sqlstate}" if sqlstate else ""
         return StoreError(
-            f"database {self.display_url} failed a write "
+            f"database {self.display_url} failed a {operation} "
             f"({type(exc).__name__}{code}); nothing was changed",
         )
 
@@ -290,6 +318,11 @@ def _sqlite_path(url: str) -> Path:
             field="database_url",
         )
     return Path(rest)
+
+
+def _is_driver_error(exc: Exception) -> bool:
+    """An error of sqlite3 or psycopg (not a bug in the caller)."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
 
 
 def _first_line(exc: Exception) -> str:
