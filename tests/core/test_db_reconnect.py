@@ -20,9 +20,11 @@ def test_a_killed_connection_fails_one_read_then_reconnects(pg_schema_url: str) 
     with psycopg.connect(PG_BASE, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
-    with pytest.raises(StoreError, match="failed a read") as caught:
-        with database.read() as tx:
-            tx.scalar("SELECT 1")
+    with (
+        pytest.raises(StoreError, match="failed a read") as caught,
+        database.read() as tx,
+    ):
+        tx.scalar("SELECT 1")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
     with database.read() as tx:
