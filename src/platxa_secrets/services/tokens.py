@@ -234,10 +234,11 @@ class TokenService:
         take the write (read-only replica, long lock) is not asked again
         on every request.
         """
-        seen = [self._touched.get(record.id)]
-        if record.last_used_at is not None:
-            seen.append(from_text(record.last_used_at))
-        if any(moment is not None and now - moment < TOUCH_EVERY for moment in seen):
+        memo = self._touched.get(record.id)
+        if memo is not None and now - memo < TOUCH_EVERY:
+            return  # the common case on a busy server: no parsing at all
+        if record.last_used_at and now - from_text(record.last_used_at) < TOUCH_EVERY:
+            self._touched[record.id] = from_text(record.last_used_at)
             return
 
         if len(self._touched) >= _MEMO_LIMIT:
