@@ -7,6 +7,7 @@ and the check that must catch it.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -125,3 +126,71 @@ def test_master_rotation_then_verify_with_the_new_key_only(busy: Cli) -> None:
     assert "5 event(s) verified" in busy("audit", "verify", env=only_new).stdout
     busy("secret", "set", "tenant-a/app", "K=-", stdin=CANARY, env=only_new)
     assert "6 event(s) verified" in busy("audit", "verify", env=only_new).stdout
+
+
+RESEAL_FORGERY = """
+DELETE FROM audit_events WHERE action = 'secret.read';
+INSERT INTO audit_events (at, actor, action, namespace, name, outcome, request_id,
+    detail) VALUES ('2026-12-04T18:44:20.000000Z', 'os:bob', 'secret.read',
+    'tenant-b', 'odoo', 'ok', 'forged', 'planted');
+UPDATE audit_events SET seq = NULL, mac = NULL;
+DELETE FROM audit_checkpoints;
+UPDATE audit_chain_head SET seq = 0, mac = '', head_mac = NULL;
+"""
+
+
+def tamper_script(cli: Cli, script: str) -> None:
+    with sqlite3.connect(cli.home / "secrets.db") as conn:
+        conn.executescript(script)
+
+
+def test_a_resealing_forgery_is_never_sealed(busy: Cli) -> None:
+    """The review's attack: strip every place, reset the head, write again."""
+    tamper_script(busy, RESEAL_FORGERY)
+
+    first = busy("audit", "verify", ok=False)
+    busy("secret", "set", "tenant-a/app", "K=-", stdin=CANARY)
+    busy("init")
+    last = busy("audit", "verify", ok=False)
+
+    assert first.code == last.code == 5
+    assert "4 event(s) have no place in the chain" in first.stderr
+    assert "chain head had been changed outside Platxa Secrets" in last.stderr
+    for result in (first, last):
+        assert "pxs init" not in result.stderr
+    with sqlite3.connect(busy.home / "secrets.db") as conn:
+        forged = conn.execute(
+            "SELECT seq, mac FROM audit_events WHERE request_id = 'forged'"
+        ).fetchall()
+    assert forged == [(None, None)]
+
+
+def test_a_deleted_key_with_a_reset_chain_stops_writes_and_init(busy: Cli) -> None:
+    tamper_script(busy, RESEAL_FORGERY + "DELETE FROM audit_keys;")
+    versions = busy.count()
+
+    results = [
+        busy("audit", "verify", ok=False),
+        busy("secret", "set", "tenant-a/app", "K=-", stdin=CANARY, ok=False),
+        busy("init", ok=False),
+    ]
+
+    for result in results:
+        assert "audit chain key (table audit_keys) is missing" in result.stderr
+        assert "holds 1 data key(s), 4 audit event(s)" in result.stderr
+    assert busy.count() == versions
+    assert busy.count("audit_keys") == 0
+
+
+def test_verify_reads_only_a_regular_file_as_an_archive(
+    busy: Cli, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "audit.fifo"
+    os.mkfifo(fifo)
+
+    zero = busy("audit", "verify", "--archive", "/dev/zero", ok=False)
+    pipe = busy("audit", "verify", "--archive", fifo, ok=False)
+
+    assert "/dev/zero is a character device" in zero.stderr
+    assert f"{fifo} is a FIFO" in pipe.stderr
+    assert "--archive must be a regular file" in pipe.stderr

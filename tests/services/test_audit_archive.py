@@ -8,6 +8,7 @@ file or to the checkpoints must be named. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -20,6 +21,10 @@ from platxa_secrets.clock import FrozenClock
 from platxa_secrets.core.config import Config
 from platxa_secrets.errors import ValidationError
 from platxa_secrets.services.audit_archive import archive, verify_archive
+from platxa_secrets.services.audit_archive_check import (
+    CHECKPOINT_LINE_MAX,
+    EVENT_LINE_MAX,
+)
 from platxa_secrets.services.audit_verify import (
     CHECKPOINT_INVALID,
     FILE_CHANGED,
@@ -223,3 +228,70 @@ def test_a_broken_chain_is_not_archived(aged: Platxa, out: Path) -> None:
     assert not target.exists()
     assert len(rows(aged.runtime, "SELECT id FROM audit_events")) == 7
     assert rows(aged.runtime, "SELECT id FROM audit_checkpoints") == []
+
+
+@pytest.mark.parametrize(
+    ("special", "kind"),
+    [("fifo", "a FIFO"), ("/dev/zero", "a character device"), ("dir", "a directory")],
+)
+def test_only_a_regular_file_is_read_as_an_archive(
+    aged: Platxa, out: Path, special: str, kind: str
+) -> None:
+    """A FIFO would block the read forever and /dev/zero never ends."""
+    path = Path(special)
+    if special == "fifo":
+        path = out / "audit.fifo"
+        os.mkfifo(path)
+    elif special == "dir":
+        path = out
+
+    with pytest.raises(ValidationError, match=f"is {kind}") as refused:
+        verify_archive(aged.runtime, path)
+
+    assert refused.value.context == {"field": "archive"}
+    assert "--archive must be a regular file" in refused.value.message
+
+
+def test_an_overlong_last_line_is_not_taken_for_a_checkpoint(
+    aged: Platxa, out: Path
+) -> None:
+    target = out / "audit.jsonl"
+    archive(aged.runtime, "2h", target)
+    content = lines(target)
+    assert len(content[-1]) < CHECKPOINT_LINE_MAX // 4
+    content[-1] = content[-1][:-2] + b" " * CHECKPOINT_LINE_MAX + b"}\n"
+    target.write_bytes(b"".join(content))
+
+    report = verify_archive(aged.runtime, target)
+
+    assert report.problem is not None
+    assert report.problem.reason == FILE_CHANGED
+    assert f"longer than {CHECKPOINT_LINE_MAX} bytes" in report.problem.message
+
+
+def test_an_overlong_event_line_stops_the_walk(aged: Platxa, out: Path) -> None:
+    target = out / "audit.jsonl"
+    archive(aged.runtime, "2h", target)
+    content = lines(target)
+    content.insert(1, b" " * EVENT_LINE_MAX + b"{}\n")
+    target.write_bytes(b"".join(content))
+
+    report = verify_archive(aged.runtime, target)
+
+    assert report.problem is not None
+    assert report.problem.reason == FILE_CHANGED
+    assert "line 2 is longer than" in report.problem.message
+    assert report.verified == 1
+
+
+def test_a_long_checkpoint_line_still_fits(config: Config, out: Path) -> None:
+    """The longest creator name, all escaped, stays within the line cap."""
+    runtime = Runtime(config, actor="é" * 200)
+    initialise(runtime)
+    target = out / "audit.jsonl"
+
+    archive(runtime, "0s", target)
+
+    assert CHECKPOINT_LINE_MAX // 2 > len(lines(target)[-1]) > 1200
+    assert verify_archive(runtime, target).ok
+    runtime.close()

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from platxa_secrets.core.store import audit_chain_rows, audit_rows
+from platxa_secrets.core.store import audit_rows
 from platxa_secrets.core.store.audit_rows import AuditEvent
 from platxa_secrets.core.store.db import Tx
 from platxa_secrets.errors import PlatxaSecretsError, ValidationError
 from platxa_secrets.logs import get_logger
-from platxa_secrets.services import audit_chain
+from platxa_secrets.services import audit_chain, audit_genesis
 from platxa_secrets.services.audit_query import event_filter
 from platxa_secrets.services.runtime import Runtime
 
@@ -141,25 +141,17 @@ class AuditLog:
             return audit_rows.recent(tx, where, limit)
 
     def seal_legacy(self) -> int:
-        """Chain the events written before the chain existed; return how many.
+        """Start the chain of an upgraded store, sealing its old events.
 
-        `pxs init` calls it right after migrating. Only an empty chain
-        takes them (see `services/audit_chain.py`); the seal itself is
-        recorded as the event that follows them.
+        `pxs init` calls it right after migrating: of all callers it
+        alone may seal the events of a store from before the chain that
+        has data keys (see `services/audit_genesis.py`), and the seal is
+        chained as an `audit.seal` event. Returns how many were sealed;
+        0 once the chain has started. A store whose chain key went
+        missing raises `StoreError` naming what was found.
         """
         self._runtime.ready()
-        with self._runtime.database.read() as tx:
-            head = audit_chain_rows.read_head(tx)
-            waiting = audit_rows.unchained_page(tx, 0, 1)
-        if head is None or head.seq > 0 or not waiting:
-            return 0
-
-        def work(tx: Tx, outcome: Outcome) -> int:
-            sealed = audit_rows.count_unchained(tx)
-            outcome.detail = f"{sealed} event(s) from before the chain sealed"
-            return sealed
-
-        return self.run("audit.seal", None, None, work)
+        return audit_genesis.start(self._runtime, by_init=True).sealed
 
     def _event(
         self, action: str, namespace: str | None, name: str | None

@@ -12,7 +12,8 @@ file (`services/audit_export.py` format) and leaves a checkpoint behind:
 
 The checkpoint is stored in `audit_checkpoints` and written as the
 file's last line. `pxs audit verify` then starts from the newest
-checkpoint, and the file can be checked on its own against its last line.
+checkpoint, and the file can be checked on its own against its last line
+(`services/audit_archive_check.py`, re-exported here as `verify_archive`).
 
 What is archived is the longest run of events from the start of the
 chain whose times are all before the cut-off, so the events left behind
@@ -27,40 +28,29 @@ file is removed again and the store is as before.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
 
 from platxa_secrets.core.store import audit_chain_rows, audit_rows
 from platxa_secrets.core.store.audit_chain_rows import Checkpoint
 from platxa_secrets.core.store.db import Tx
-from platxa_secrets.errors import ConflictError, StoreError, ValidationError
+from platxa_secrets.errors import ConflictError, ValidationError
 from platxa_secrets.services.audit import AuditLog, Outcome
+from platxa_secrets.services.audit_archive_check import verify_archive
 from platxa_secrets.services.audit_chain import (
     chain_key,
     checkpoint_mac,
-    load_chain_key,
-    same_mac,
 )
 from platxa_secrets.services.audit_export import (
     chained_events,
-    checkpoint_from_record,
     checkpoint_record,
-    event_from_record,
     event_record,
     json_line,
 )
 from platxa_secrets.services.audit_files import PrivateFile
 from platxa_secrets.services.audit_query import parse_moment
-from platxa_secrets.services.audit_verify import (
-    CHECKPOINT_INVALID,
-    FILE_CHANGED,
-    TRUNCATED,
+from platxa_secrets.services.audit_walk import (
     AuditChainBroken,
-    ChainProblem,
-    ChainReport,
     ChainWalk,
     check_checkpoints,
 )
@@ -194,113 +184,4 @@ def _commit(tx: Tx, checkpoint: Checkpoint) -> None:
     audit_rows.delete_through(tx, checkpoint.seq)
 
 
-def verify_archive(runtime: Runtime, path: Path) -> ChainReport:
-    """Check an archive file against the checkpoint on its last line."""
-    runtime.ready()
-    with runtime.database.read() as tx:
-        key = load_chain_key(runtime, tx)
-        recorded = {c.seq: c for c in audit_chain_rows.checkpoints(tx)}
-    if key is None:
-        raise StoreError("the store has no audit chain key to check an archive with")
-
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise ValidationError(
-            f"cannot read {path}: {exc.strerror}", field="archive"
-        ) from None
-    with handle:
-        return _verify_file(key, str(path), handle, recorded)
-
-
-def _verify_file(
-    key: bytes, source: str, handle: BinaryIO, recorded: dict[int, Checkpoint]
-) -> ChainReport:
-    """Checkpoint first (HMAC, and as recorded), then each event line."""
-    end, last_line = _last_line(handle)
-    try:
-        checkpoint = checkpoint_from_record(json.loads(last_line))
-    except ValueError as exc:
-        problem = ChainProblem(FILE_CHANGED, f"no valid checkpoint line ({exc})")
-        return ChainReport(source, 0, None, None, None, problem)
-
-    walk = ChainWalk(key, checkpoint.first_seq - 1, checkpoint.prev_mac)
-
-    def report(problem: ChainProblem | None) -> ChainReport:
-        return ChainReport(
-            source, walk.count, walk.first, walk.seq, checkpoint.seq, problem
-        )
-
-    if not same_mac(checkpoint.checkpoint_mac, checkpoint_mac(key, checkpoint)):
-        return report(
-            ChainProblem(
-                CHECKPOINT_INVALID,
-                "the checkpoint line does not match its HMAC",
-                checkpoint.seq,
-            )
-        )
-    stored = recorded.get(checkpoint.seq)
-    if stored is not None and stored.checkpoint_mac != checkpoint.checkpoint_mac:
-        return report(
-            ChainProblem(
-                CHECKPOINT_INVALID,
-                f"the checkpoint differs from the one the store recorded for seq "
-                f"{checkpoint.seq}",
-                checkpoint.seq,
-            )
-        )
-
-    digest = hashlib.sha256()
-    handle.seek(0)
-    for number, line in enumerate(_event_lines(handle, end), start=1):
-        digest.update(line)
-        try:
-            event = event_from_record(json.loads(line))
-        except ValueError as exc:
-            return report(
-                ChainProblem(FILE_CHANGED, f"line {number} is not an event ({exc})")
-            )
-        broken = walk.step(event)
-        if broken is not None:
-            return report(broken)
-
-    return report(_check_end(checkpoint, walk, digest.hexdigest()))
-
-
-def _check_end(
-    checkpoint: Checkpoint, walk: ChainWalk, sha256: str
-) -> ChainProblem | None:
-    """The events end where the checkpoint says, and hash as it says."""
-    if (walk.seq, walk.mac, walk.count) != (
-        checkpoint.seq,
-        checkpoint.mac,
-        checkpoint.event_count,
-    ):
-        return ChainProblem(
-            TRUNCATED,
-            f"the archive ends at seq {walk.seq} after {walk.count} event(s); its "
-            f"checkpoint says seq {checkpoint.seq} after {checkpoint.event_count}",
-            walk.seq + 1,
-        )
-    if sha256 != checkpoint.file_sha256:
-        return ChainProblem(
-            FILE_CHANGED,
-            "the event lines do not have the SHA-256 the checkpoint records",
-        )
-    return None
-
-
-def _last_line(handle: BinaryIO) -> tuple[int, bytes]:
-    """Where the last line starts, and the line (the checkpoint)."""
-    size = handle.seek(0, 2)
-    start = max(0, size - 65536)
-    handle.seek(start)
-    tail = handle.read().rstrip(b"\n")
-    cut = tail.rfind(b"\n")
-    return start + cut + 1, tail[cut + 1 :]
-
-
-def _event_lines(handle: BinaryIO, end: int) -> Iterator[bytes]:
-    """The lines of `handle` that start before byte `end`."""
-    while handle.tell() < end:
-        yield handle.readline()
+__all__ = ["Archived", "archive", "verify_archive"]

@@ -36,26 +36,27 @@ Appending. `append` locks the one-row `audit_chain_head` (PostgreSQL:
 the events and moves the head: one read, one insert per event and one
 update, inside the caller's transaction, so concurrent replicas queue
 and never fork the chain. The head also keeps `head_mac`, an HMAC of its
-(seq, mac): truncating the tail and rewinding the head then needs a copy
-of an older head. A head that fails this check is never silently
-extended: the next append first chains an `audit.head-tampered` event,
-which `pxs audit verify` reports from then on.
+(seq, mac), valid from the moment the chain key is made (seq 0 too):
+truncating the tail and rewinding the head then needs a copy of an
+older head. A head that fails this check is never silently extended:
+the next append first chains an `audit.head-tampered` event, which
+`pxs audit verify` reports from then on.
 
-Events from before the chain (schema 0004) have no seq. Alembic has no
-master key, so they are sealed — given seq 1…n in id order — by the
-first write that finds the chain empty: `pxs init` does it right after
-migrating, and otherwise the first audited write. Sealing happens only
-while the chain is empty; an event without seq found later was put there
-outside Platxa Secrets and `verify` says so.
+Starting. The key is made, and events from before the chain (schema
+0004) are sealed, once, by `services/audit_genesis.py`; it refuses to
+make a key for a store whose chain had started. Appending never seals:
+an event without seq found later was put there outside Platxa Secrets
+and `verify` says so.
 
 The unwrapped key is cached per process (by store URL and master key
 ids), so an append costs no key lookup; `verify` always reads it afresh.
 
 What no chain can show: someone who can write the database and who kept
-an older copy of the head can cut the newest events; someone who deletes
-every event and checkpoint and resets the head to its first state leaves
-an empty trail. The copy that catches both lives elsewhere: `pxs audit
-export` into a SIEM.
+an older copy of the head can cut the newest events, down to an empty
+trail if the copy is from before the first event; `verify` catches the
+empty trail only while data keys (each made by an audited write) remain.
+The copy that catches both lives elsewhere: `pxs audit export` into a
+SIEM.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ import functools
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +78,6 @@ from platxa_secrets.logs import get_logger
 from platxa_secrets.services.runtime import Runtime
 
 HEAD_TAMPERED = "audit.head-tampered"
-_SEAL_PAGE = 1000
 _CANONICAL = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 _keys: dict[tuple[str, tuple[str, ...]], bytes] = {}
 log = get_logger(__name__)
@@ -151,9 +150,7 @@ def append(tx: Tx, key: bytes, events: Sequence[AuditEvent]) -> None:
         )
 
     seq, mac = head.seq, head.mac
-    if seq == 0:
-        seq, mac = _seal_unchained(tx, key)
-    elif not same_mac(head.head_mac, head_mac(key, seq, mac)):
+    if not same_mac(head.head_mac, head_mac(key, seq, mac)):
         log.error("audit chain head at seq %s fails its HMAC check", seq)
         marker = AuditEvent(
             at=events[0].at,
@@ -174,11 +171,12 @@ def append(tx: Tx, key: bytes, events: Sequence[AuditEvent]) -> None:
 
 
 def chain_key(runtime: Runtime) -> bytes:
-    """The chain key of the store, created on first use; cached per process.
+    """The chain key of the store, made on first use; cached per process.
 
-    Created only while the chain is empty: a store whose chain has events
-    but no key lost the key outside Platxa Secrets, and a new key would
-    hide that every earlier event can no longer be verified.
+    Made only where `services/audit_genesis.py` allows a chain to start:
+    a store whose chain had started but lost its key outside Platxa
+    Secrets gets an error, as a new key would vouch for whatever events
+    an intruder left behind.
     """
     master = runtime.master_keys
     cache_key = (runtime.database.url, master.ids)
@@ -189,7 +187,12 @@ def chain_key(runtime: Runtime) -> bytes:
     runtime.ready()
     with runtime.database.read() as tx:
         stored = audit_chain_rows.chain_key(tx)
-    key = unwrap_chain_key(master, stored) if stored else _create(runtime, master)
+    if stored is not None:
+        key = unwrap_chain_key(master, stored)
+    else:
+        from platxa_secrets.services.audit_genesis import start
+
+        key = start(runtime).key
     _keys[cache_key] = key
     return key
 
@@ -229,48 +232,6 @@ def rewrap_chain_key(tx: Tx, master: MasterKeys) -> bool:
     master_kid, wrapped = master.wrap(unwrap_chain_key(master, stored))
     audit_chain_rows.rewrap_chain_key(tx, stored.id, master_kid, wrapped)
     return True
-
-
-def _create(runtime: Runtime, master: MasterKeys) -> bytes:
-    """Make and store the chain key; a concurrent creator's key wins."""
-
-    def work(tx: Tx) -> bytes:
-        stored = audit_chain_rows.chain_key(tx)
-        if stored is not None:
-            return unwrap_chain_key(master, stored)
-
-        head = audit_chain_rows.read_head(tx)
-        if head is None or head.seq > 0:
-            raise StoreError(
-                "the audit chain key (table audit_keys) is missing while the "
-                "chain holds events; it was deleted outside Platxa Secrets; "
-                "restore it from a backup"
-            )
-        key = secrets.token_bytes(32)
-        master_kid, wrapped = master.wrap(key)
-        audit_chain_rows.insert_chain_key(tx, master_kid, wrapped, runtime.now())
-        log.info("created the audit chain key, wrapped by master key %s", master_kid)
-        return key
-
-    return runtime.database.write(work)
-
-
-def _seal_unchained(tx: Tx, key: bytes) -> tuple[int, str]:
-    """Give events from before the chain seq 1…n; return the new end."""
-    seq, mac, after = 0, "", 0
-    while page := audit_rows.unchained_page(tx, after, _SEAL_PAGE):
-        placed = []
-        for event in page:
-            assert event.id is not None
-            seq += 1
-            mac = event_mac(key, seq, mac, event)
-            placed.append((event.id, seq, mac))
-            after = event.id
-        audit_rows.seal(tx, placed)
-
-    if seq:
-        log.info("sealed %s audit event(s) from before the chain", seq)
-    return seq, mac
 
 
 def _mac(key: bytes, fields: list[Any]) -> str:

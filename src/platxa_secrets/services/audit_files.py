@@ -6,14 +6,19 @@ written under a temporary name beside its destination and linked into
 place only when complete, so a reader never sees half a file, and the
 link fails rather than replace a file that exists: an archive is the
 only copy of the events it holds.
+
+Reading one back (`open_regular`) accepts a regular file only: a FIFO
+would block forever and a device such as `/dev/zero` never ends.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from platxa_secrets.errors import ValidationError
 
@@ -83,6 +88,48 @@ class PrivateFile:
         if self._published:
             self.path.unlink(missing_ok=True)
             self._published = False
+
+
+def open_regular(path: Path, field: str) -> BinaryIO:
+    """Open `path` to read if it is a regular file; refuse anything else.
+
+    The open does not wait (`O_NONBLOCK`: a FIFO with no writer would
+    block it), and the type is checked on the opened descriptor, so
+    nothing can be swapped in between the check and the read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot read {path}: {exc.strerror}", field=field
+        ) from None
+
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValidationError(
+                f"--{field} must be a regular file; {path} is {_kind(mode)}",
+                field=field,
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def _check_free(path: Path, field: str) -> None:

@@ -1,148 +1,82 @@
 """`pxs audit verify`: walk the chain and name the first place it breaks.
 
 The store is walked from the newest checkpoint (or from seq 1) in seq
-order, a page at a time, inside one snapshot. Each event must carry the
-next seq and the HMAC that links it to the event before (see
-`services/audit_chain.py`). After the last event, the head row must
-name the same seq and mac, which catches a cut-off tail; every
-checkpoint must match its HMAC and follow the one before it.
+order, a page at a time, inside one snapshot, by a `ChainWalk`
+(`services/audit_walk.py`). After the last event, the head row must
+name the same seq and mac and match its own HMAC (at seq 0 too), which
+catches a cut-off tail; every checkpoint must match its HMAC and follow
+the one before it; no event may be left without a place; and an empty
+chain in a store that has data keys was emptied.
 
-`services/audit_archive.py` walks an archive file with the same
-`ChainWalk`, from the `prev_mac` of the checkpoint on its last line.
+A store without a chain key is judged by `services/audit_genesis.py`:
+empty (nothing to verify), upgraded and waiting to seal its old events,
+or a store whose key went missing, which is reported, never excused.
 
 The first problem stops the walk. Its `reason` is one of the constants
-below; its `seq` and `id` say where.
+of `services/audit_walk.py`, re-exported here; its `seq` and `id` say
+where.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from platxa_secrets.core.store import audit_chain_rows, audit_rows
 from platxa_secrets.core.store.audit_chain_rows import ChainHead, Checkpoint
-from platxa_secrets.core.store.audit_rows import AuditEvent
 from platxa_secrets.core.store.db import Tx
-from platxa_secrets.errors import CryptoError
 from platxa_secrets.logs import get_logger
-from platxa_secrets.services.audit_chain import (
-    HEAD_TAMPERED,
-    checkpoint_mac,
-    event_mac,
-    head_mac,
-    load_chain_key,
-    same_mac,
+from platxa_secrets.services.audit_chain import head_mac, load_chain_key, same_mac
+from platxa_secrets.services.audit_export import chained_events
+from platxa_secrets.services.audit_genesis import (
+    AWAITS_INIT,
+    FRESH,
+    HEAD_LOST,
+    LEGACY,
+    LEGACY_CHANGED,
+    assess,
+    read_keyless,
 )
-from platxa_secrets.services.audit_export import (
-    chained_events,
+from platxa_secrets.services.audit_walk import (
+    ARCHIVED_RANGE,
+    BEYOND_HEAD,
+    CHECKPOINT_INVALID,
+    FILE_CHANGED,
+    GAP,
+    HEAD_INVALID,
+    KEY_MISSING,
+    LINK_BROKEN,
+    MAC_MISMATCH,
+    OUT_OF_ORDER,
+    TRUNCATED,
+    UNCHAINED,
+    UNSEALED,
+    AuditChainBroken,
+    ChainProblem,
+    ChainReport,
+    ChainWalk,
+    check_checkpoints,
 )
 from platxa_secrets.services.runtime import Runtime
 
-MAC_MISMATCH = "mac mismatch"
-GAP = "gap in seq"
-OUT_OF_ORDER = "seq out of order"
-LINK_BROKEN = "link broken"
-TRUNCATED = "truncated tail"
-BEYOND_HEAD = "event beyond head"
-UNCHAINED = "unchained event"
-UNSEALED = "unsealed events"
-HEAD_INVALID = "head invalid"
-CHECKPOINT_INVALID = "checkpoint invalid"
-ARCHIVED_RANGE = "event in archived range"
-FILE_CHANGED = "archive changed"
+__all__ = [
+    "ARCHIVED_RANGE",
+    "BEYOND_HEAD",
+    "CHECKPOINT_INVALID",
+    "FILE_CHANGED",
+    "GAP",
+    "HEAD_INVALID",
+    "KEY_MISSING",
+    "LINK_BROKEN",
+    "MAC_MISMATCH",
+    "OUT_OF_ORDER",
+    "TRUNCATED",
+    "UNCHAINED",
+    "UNSEALED",
+    "AuditChainBroken",
+    "ChainProblem",
+    "ChainReport",
+    "verify_store",
+]
 _PROGRESS_EVERY = 100_000
 log = get_logger(__name__)
-
-
-class AuditChainBroken(CryptoError):
-    """The audit chain fails a check; `seq`, `id` and `reason` say where."""
-
-    reason: str
-    seq: int | None
-    id: int | None
-
-
-@dataclass(frozen=True)
-class ChainProblem:
-    """The first place the chain breaks and what broke there."""
-
-    reason: str
-    message: str
-    seq: int | None = None
-    id: int | None = None
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """What a verification walked and the first problem it met."""
-
-    source: str
-    verified: int
-    first_seq: int | None
-    last_seq: int | None
-    checkpoint_seq: int | None
-    problem: ChainProblem | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-    def raise_if_broken(self) -> None:
-        if self.problem is not None:
-            raise AuditChainBroken(
-                f"audit chain of {self.source} is broken: {self.problem.message}",
-                reason=self.problem.reason,
-                seq=self.problem.seq,
-                id=self.problem.id,
-            )
-
-
-class ChainWalk:
-    """Checks events one at a time, in chain order, from a known link."""
-
-    def __init__(self, key: bytes, seq: int, mac: str) -> None:
-        self._key = key
-        self.seq = seq
-        self.mac = mac
-        self.count = 0
-        self.first: int | None = None
-
-    def step(self, event: AuditEvent) -> ChainProblem | None:
-        """Accept `event` as the next link, or say why it is not."""
-        seq = event.seq if event.seq is not None else -1
-        where = f"event seq {seq} (id {event.id})"
-        if seq <= self.seq:
-            return ChainProblem(
-                OUT_OF_ORDER, f"{where} comes after seq {self.seq}", seq, event.id
-            )
-        if seq > self.seq + 1:
-            return ChainProblem(
-                GAP,
-                f"seq {self.seq + 1}…{seq - 1} missing before {where}: events "
-                "were removed",
-                self.seq + 1,
-                event.id,
-            )
-
-        if not same_mac(event.mac, event_mac(self._key, seq, self.mac, event)):
-            return ChainProblem(
-                MAC_MISMATCH,
-                f"{where} does not match its HMAC: it was changed, forged or moved",
-                seq,
-                event.id,
-            )
-        if event.action == HEAD_TAMPERED:
-            return ChainProblem(
-                HEAD_INVALID,
-                f"{where} records that the chain head had been changed outside "
-                "Platxa Secrets before it",
-                seq,
-                event.id,
-            )
-
-        self.seq, self.mac = seq, event.mac or ""
-        self.first = seq if self.first is None else self.first
-        self.count += 1
-        return None
 
 
 def verify_store(runtime: Runtime) -> ChainReport:
@@ -162,10 +96,10 @@ def verify_store(runtime: Runtime) -> ChainReport:
 
 def _verify(runtime: Runtime, tx: Tx) -> ChainReport:
     source = runtime.database.display_url
-    head = audit_chain_rows.read_head(tx)
     key = load_chain_key(runtime, tx)
-    if head is None or key is None:
-        return _without_key(tx, source, head)
+    head = audit_chain_rows.read_head(tx)
+    if key is None or head is None:
+        return ChainReport(source, 0, None, 0, None, _without_key(tx))
 
     checkpoints = audit_chain_rows.checkpoints(tx)
     base = checkpoints[-1] if checkpoints else None
@@ -196,76 +130,42 @@ def _verify(runtime: Runtime, tx: Tx) -> ChainReport:
         if walk.count % _PROGRESS_EVERY == 0:
             log.info("verified %s audit event(s)", walk.count)
 
-    return report(_check_unchained(tx, head, walk) or _check_head(key, head, walk))
+    problem = _check_unchained(tx) or _check_head(key, head, walk)
+    return report(problem or _check_emptied(tx, head, base))
 
 
-def _without_key(tx: Tx, source: str, head: ChainHead | None) -> ChainReport:
-    """A store with no chain key or no head: empty, unsealed, or damaged."""
-    last = audit_rows.last_chained(tx)
-    unchained = audit_rows.unchained_page(tx, 0, 1)
-    problem = None
-    if head is None:
-        problem = ChainProblem(
-            HEAD_INVALID, "the chain head (table audit_chain_head) is missing"
-        )
-    elif last is not None or head.seq > 0:
-        problem = ChainProblem(
-            HEAD_INVALID,
-            "the audit chain key (table audit_keys) is missing while the chain "
-            "holds events",
-        )
-    elif unchained:
-        problem = ChainProblem(
-            UNSEALED,
-            "events from before the chain are not sealed yet; run `pxs init`",
-            None,
-            unchained[0].id,
-        )
-    return ChainReport(source, 0, None, 0, None, problem)
+def _without_key(tx: Tx) -> ChainProblem | None:
+    """A store with no chain key or no head: empty, upgraded, or damaged."""
+    store = read_keyless(tx)
+    state, message = assess(store, by_init=False)
+    if state == FRESH:
+        return None
+
+    first = audit_rows.unchained_page(tx, 0, 1)
+    where = first[0].id if first else None
+    if state == HEAD_LOST:
+        return ChainProblem(HEAD_INVALID, message)
+    if state == LEGACY_CHANGED:
+        return ChainProblem(UNCHAINED, message, None, where)
+    if state in (LEGACY, AWAITS_INIT):
+        return ChainProblem(UNSEALED, message, None, where)
+    return ChainProblem(KEY_MISSING, message)
 
 
-def check_checkpoints(key: bytes, checkpoints: list[Checkpoint]) -> ChainProblem | None:
-    """Each checkpoint matches its HMAC and follows the one before it."""
-    seq, mac = 0, ""
-    for checkpoint in checkpoints:
-        name = (
-            f"checkpoint {checkpoint.id} (seq {checkpoint.first_seq}…{checkpoint.seq})"
-        )
-        if not same_mac(checkpoint.checkpoint_mac, checkpoint_mac(key, checkpoint)):
-            return ChainProblem(
-                CHECKPOINT_INVALID,
-                f"{name} does not match its HMAC: it was changed or forged",
-                checkpoint.seq,
-            )
-        count = checkpoint.seq - checkpoint.first_seq + 1
-        if (checkpoint.first_seq, checkpoint.prev_mac) != (seq + 1, mac) or (
-            checkpoint.event_count != count
-        ):
-            return ChainProblem(
-                CHECKPOINT_INVALID,
-                f"{name} does not follow the checkpoint before it (ending at seq "
-                f"{seq}): a checkpoint was removed",
-                checkpoint.first_seq,
-            )
-        seq, mac = checkpoint.seq, checkpoint.mac
-    return None
+def _check_unchained(tx: Tx) -> ChainProblem | None:
+    """Events without a seq, in a store whose chain has started: forged.
 
-
-def _check_unchained(tx: Tx, head: ChainHead, walk: ChainWalk) -> ChainProblem | None:
-    """Events without a seq: unsealed legacy, or put there by hand."""
+    Sealing happens only as the chain starts; an event without a place
+    after that was inserted, or stripped of its place, by hand.
+    """
     unchained = audit_rows.unchained_page(tx, 0, 1)
     if not unchained:
         return None
-    if head.seq == 0 and walk.seq == 0:
-        return ChainProblem(
-            UNSEALED,
-            "events from before the chain are not sealed yet; run `pxs init`",
-            None,
-            unchained[0].id,
-        )
+    count = audit_rows.count_unchained(tx)
     return ChainProblem(
         UNCHAINED,
-        f"event id {unchained[0].id} has no place in the chain: it was inserted "
+        f"{count} event(s) have no place in the chain, the first id "
+        f"{unchained[0].id}: they were inserted, or stripped of their place, "
         "outside Platxa Secrets",
         None,
         unchained[0].id,
@@ -294,8 +194,33 @@ def _check_head(key: bytes, head: ChainHead, walk: ChainWalk) -> ChainProblem | 
             f"the chain head's mac for seq {head.seq} is not the event's",
             head.seq,
         )
-    if head.seq > 0 and not same_mac(head.head_mac, head_mac(key, head.seq, head.mac)):
+    if not same_mac(head.head_mac, head_mac(key, head.seq, head.mac)):
         return ChainProblem(
-            HEAD_INVALID, "the chain head does not match its HMAC", head.seq
+            HEAD_INVALID,
+            f"the chain head (seq {head.seq}) does not match its HMAC: it was "
+            "reset or changed outside Platxa Secrets",
+            head.seq,
         )
     return None
+
+
+def _check_emptied(
+    tx: Tx, head: ChainHead, base: Checkpoint | None
+) -> ChainProblem | None:
+    """An empty chain in a store with data keys was emptied and rewound.
+
+    Each data key is made by an audited write, so its event is in the
+    chain (or in an archive, which leaves a checkpoint) for good.
+    """
+    if head.seq > 0 or base is not None:
+        return None
+    data_keys = audit_chain_rows.count_data_keys(tx)
+    if not data_keys:
+        return None
+    return ChainProblem(
+        TRUNCATED,
+        f"the audit chain is empty, yet the store holds {data_keys} data "
+        "key(s), each made by an audited write: the events were removed and "
+        "the head restored from a copy made before the first of them",
+        1,
+    )

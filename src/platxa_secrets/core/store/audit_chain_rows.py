@@ -1,7 +1,8 @@
 """Rows that hold the audit chain together: head, chain key, checkpoints.
 
 `audit_chain_head` is one row that every append locks, so appends from
-concurrent replicas queue instead of forking the chain. `audit_keys`
+concurrent replicas queue instead of forking the chain; until the chain
+starts it also carries the legacy marker of migration 0004. `audit_keys`
 holds the chain key wrapped by a master key. `audit_checkpoints` records
 each archive: where the archived part of the chain ended.
 """
@@ -25,6 +26,14 @@ class ChainHead:
     seq: int
     mac: str
     head_mac: str | None
+
+
+@dataclass(frozen=True)
+class LegacyMarker:
+    """What migration 0004 found from before the chain: events up to an id."""
+
+    events: int
+    last_id: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,30 @@ def move_head(tx: Tx, seq: int, mac: str, head_mac: str) -> None:
         "UPDATE audit_chain_head SET seq = ?, mac = ?, head_mac = ? WHERE id = 1",
         [seq, mac, head_mac],
     )
+
+
+def legacy_marker(tx: Tx) -> LegacyMarker | None:
+    """The marker migration 0004 left on a store from before the chain."""
+    row = tx.one("SELECT legacy_events, legacy_last_id FROM audit_chain_head")
+    if row is None or row[0] is None:
+        return None
+    return LegacyMarker(int(row[0]), int(row[1] or 0))
+
+
+def clear_legacy_marker(tx: Tx) -> None:
+    tx.execute(
+        "UPDATE audit_chain_head SET legacy_events = NULL, legacy_last_id = NULL "
+        "WHERE id = 1"
+    )
+
+
+def count_checkpoints(tx: Tx) -> int:
+    return int(tx.scalar("SELECT COUNT(*) FROM audit_checkpoints"))
+
+
+def count_data_keys(tx: Tx) -> int:
+    """Data keys of any state: each was made by an audited write."""
+    return int(tx.scalar("SELECT COUNT(*) FROM data_keys"))
 
 
 def snapshot(tx: Tx) -> None:

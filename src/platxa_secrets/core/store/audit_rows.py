@@ -59,6 +59,19 @@ class EventFilter:
     until: str | None = None
 
 
+@dataclass(frozen=True)
+class EventTally:
+    """How many events there are, how many chained, the newest unchained id."""
+
+    events: int
+    chained: int
+    last_unchained_id: int | None
+
+    @property
+    def unchained(self) -> int:
+        return self.events - self.chained
+
+
 def insert(tx: Tx, event: AuditEvent, seq: int, mac: str) -> None:
     """Store `event` at chain position `seq` with its HMAC."""
     tx.execute(
@@ -115,6 +128,14 @@ def unchained_page(tx: Tx, after_id: int, limit: int) -> list[AuditEvent]:
 
 def count_unchained(tx: Tx) -> int:
     return int(tx.scalar("SELECT COUNT(*) FROM audit_events WHERE seq IS NULL"))
+
+
+def tally(tx: Tx) -> EventTally:
+    """Count the trail; used only where the chain has no key to walk it."""
+    row = tx.one("SELECT COUNT(*), COUNT(seq) FROM audit_events")
+    assert row is not None
+    last = tx.scalar("SELECT MAX(id) FROM audit_events WHERE seq IS NULL")
+    return EventTally(int(row[0]), int(row[1]), None if last is None else int(last))
 
 
 def seal(tx: Tx, placed: Sequence[tuple[int, int, str]]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from platxa_secrets.clock import from_text
+from platxa_secrets.core.durations import format_duration
 from platxa_secrets.services.doctor._model import FAIL, PASS, WARN, Finding
 from platxa_secrets.services.runtime import Runtime
 
@@ -18,14 +19,15 @@ def check_jwt_window(runtime: Runtime) -> Iterator[Finding]:
     lifetime, or tokens it signed stop verifying before they expire."""
     from platxa_secrets.services.jwt_keys import JwtService
 
-    lifetime = runtime.config.jwt_max_lifetime
+    lifetime = format_duration(runtime.config.jwt_max_lifetime)
     keys = JwtService(runtime).keys()
     short = [
         k.kid
         for k in keys
         if k.retired_at
         and k.unpublish_at
-        and from_text(k.unpublish_at) - from_text(k.retired_at) < lifetime
+        and from_text(k.unpublish_at) - from_text(k.retired_at)
+        < runtime.config.jwt_max_lifetime
     ]
     if short:
         yield Finding(

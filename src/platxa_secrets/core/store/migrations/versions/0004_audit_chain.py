@@ -4,9 +4,10 @@ Revision ID: 0004
 Revises: 0003
 
 Existing events keep `seq` and `mac` empty: Alembic has no master key,
-so it cannot compute an HMAC. They are sealed into the chain the first
-time the chain key is available (`pxs init`, or the first audited
-write); see `services/audit_chain.py`.
+so it cannot compute an HMAC. The head row records how many events the
+store held (and the highest id) when this ran, so that the chain's
+start seals exactly those, once, and nothing added later; see
+`services/audit_genesis.py`.
 """
 
 from __future__ import annotations
@@ -33,16 +34,38 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_namespace", "audit_events", ["namespace", "seq"])
 
     # One row, locked by every append so concurrent replicas never fork
-    # the chain; `head_mac` binds (seq, mac) under the chain key.
+    # the chain; `head_mac` binds (seq, mac) under the chain key. A store
+    # that already held events or data keys is marked as one from before
+    # the chain: `legacy_events` and `legacy_last_id` say what to seal.
     head = op.create_table(
         "audit_chain_head",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("mac", _MAC, nullable=False),
         sa.Column("head_mac", _MAC),
+        sa.Column("legacy_events", sa.BigInteger),
+        sa.Column("legacy_last_id", sa.BigInteger),
         sa.CheckConstraint("id = 1", name="ck_audit_chain_head_one_row"),
     )
-    op.bulk_insert(head, [{"id": 1, "seq": 0, "mac": "", "head_mac": None}])
+    bind = op.get_bind()
+    events, last_id = bind.execute(
+        sa.text("SELECT COUNT(*), MAX(id) FROM audit_events")
+    ).one()
+    data_keys = bind.execute(sa.text("SELECT COUNT(*) FROM data_keys")).scalar_one()
+    legacy = bool(events or data_keys)
+    op.bulk_insert(
+        head,
+        [
+            {
+                "id": 1,
+                "seq": 0,
+                "mac": "",
+                "head_mac": None,
+                "legacy_events": int(events) if legacy else None,
+                "legacy_last_id": int(last_id or 0) if legacy else None,
+            }
+        ],
+    )
 
     # The chain key is random and wrapped by the master key like a data
     # key, so `pxs master rotate` re-wraps it and old events still verify.
