@@ -32,8 +32,8 @@ def initialise(runtime: Runtime) -> Initialised:
     runtime.database.connect(create=True)
     with runtime.database.exclusive("init"):
         upgrade(runtime.database)
+        AuditLog(runtime).seal_legacy()  # before any new event is chained
         created = KeyService(runtime).ensure_active()
-        AuditLog(runtime).seal_legacy()
     keyring = runtime.keyring()
     for record in keyring.records:
         if record.state in DECRYPT_STATES:
