@@ -327,7 +327,57 @@ def test_binary_and_oversized_files_are_reported_not_read(
     shutil.copy(tmp_path / "huge.txt", tmp_path / "also-huge.txt")
 
     result = cli("scan", "--max-size", "1", tmp_path)
+    named = cli("scan", "-o", "json", "--max-size", "1", tmp_path / "blob.bin")
 
-    assert "1 binary files skipped" in result.stderr
+    assert f"skipped {tmp_path}/blob.bin: binary" in result.stderr
     assert f"skipped {tmp_path}/huge.txt: larger than 1 MiB" in result.stderr
     assert f"skipped {tmp_path}/also-huge.txt: larger than 1 MiB" in result.stderr
+    # named, a binary file is reported rather than refused: a commit hook
+    # passes every staged file, images included
+    assert json.loads(named.stdout)["summary"]["skipped"] == [
+        {"path": f"{tmp_path}/blob.bin", "commit": None, "reason": "binary"}
+    ]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_named_path_that_is_not_a_file_exits_2_naming_it(
+    cli: Cli, tmp_path: Path, kind: str
+) -> None:
+    named = tmp_path / "pipe" if kind == "fifo" else Path("/dev/zero")
+    if kind == "fifo":
+        os.mkfifo(named)
+
+    result = cli("scan", named, ok=False)
+
+    assert result.code == 2
+    assert result.stdout == ""
+    assert f"{named} is a " in result.stderr
+    assert "reads regular files and folders only" in result.stderr
+
+
+NAMES = ["my file.txt", "tab\there.txt", "ünï cödé.txt", "back\\slash.txt"]
+SHOWN = ["back\\\\slash.txt", "my file.txt", "tab\\there.txt", "ünï cödé.txt"]
+
+
+def test_git_paths_are_shown_as_named_and_baselined(
+    cli: Cli, repo: Path, tmp_path: Path
+) -> None:
+    key = Fernet.generate_key().decode()
+    for name in NAMES:
+        (repo / name).write_text(f"key: {key}\n")
+    (repo / "logo.png").write_bytes(b"\x89PNG\x00" + key.encode())
+    _git(repo, "add", ".")
+    baseline = tmp_path / "baseline.json"
+
+    staged = cli("scan", "--staged", repo, ok=False)
+    baseline.write_text(cli("scan", "--staged", "-o", "json", repo, ok=False).stdout)
+    accepted = cli("scan", "--staged", "--baseline", baseline, repo)
+    _git(repo, "commit", "-q", "-m", "names")
+    history = cli("scan", "--git", "--baseline", baseline, repo)
+
+    assert [line.split(":")[0] for line in staged.stdout.splitlines()] == SHOWN
+    assert "skipped logo.png: binary" in staged.stderr
+    assert "4 leaks in the baseline not shown" in accepted.stderr
+    assert "4 leaks in the baseline not shown" in history.stderr
+    assert ":logo.png: binary" in history.stderr
+    _assert_not_shown(cli, key.encode())

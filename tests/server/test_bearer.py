@@ -29,6 +29,7 @@ TOKEN, _ = new_token()
         f"\tBearer   {TOKEN}\t",
         f"Bearer {TOKEN}".encode("ascii"),
     ],
+    ids=["Bearer", "bearer", "BEARER", "BeArEr", "spaces", "tabs", "bytes"],
 )
 def test_the_scheme_is_case_insensitive_and_whitespace_is_trimmed(
     header: str | bytes,
@@ -69,6 +70,29 @@ def test_the_token_is_returned_exactly_with_its_case() -> None:
         (f"Bearer {TOKEN}=x", "malformed bearer token", "invalid_request"),
         (f"Bearer=={TOKEN}", "malformed Authorization header", "invalid_request"),
         (f"(Bearer) {TOKEN}", "malformed Authorization header", "invalid_request"),
+    ],
+    ids=[
+        "missing",
+        "basic",
+        "bearerx",
+        "token-scheme",
+        "empty",
+        "blank",
+        "bearer-alone",
+        "bearer-spaces",
+        "two-tokens",
+        "two-credentials",
+        "comma",
+        "tab",
+        "non-ascii",
+        "non-ascii-bytes",
+        "non-utf8-bytes",
+        "crlf",
+        "nul",
+        "quoted",
+        "equals-inside",
+        "scheme-equals",
+        "parenthesised",
     ],
 )
 def test_bad_headers_are_refused_with_a_fixed_message(
@@ -116,6 +140,18 @@ def test_a_verification_failure_defaults_to_invalid_token() -> None:
         f"{TOKEN}",
         f"a=1;b={TOKEN}".encode(),
         "acc%65ss_token=1",
+    ],
+    ids=[
+        "access-token",
+        "access-token-anything",
+        "access-token-upper",
+        "token-param",
+        "bare-word",
+        "q-token",
+        "encoded-in-next",
+        "token-alone",
+        "semicolon-bytes",
+        "percent-encoded-name",
     ],
 )
 def test_a_token_in_the_query_string_is_refused(query: str | bytes) -> None:

@@ -16,11 +16,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from platxa_secrets.api import Platxa
 from platxa_secrets.errors import ValidationError
+from platxa_secrets.services import _scan_git
 from platxa_secrets.services.scan import (
     GIT,
+    STAGED,
     ScanReport,
     ScanRequest,
     ScanService,
+    Skipped,
     read_baseline,
 )
 
@@ -137,8 +140,10 @@ def test_skipped_folders_binary_and_large_files_are_reported(tmp_path: Path) -> 
     assert [Path(leak.path).relative_to(tmp_path) for leak in report.leaks] == [
         Path("src/key.txt")
     ]
-    assert report.tally.binary == [str(tmp_path / "image.bin")]
-    assert report.tally.too_large == [str(tmp_path / "big.txt")]
+    assert report.tally.skipped == [
+        Skipped(str(tmp_path / "big.txt"), "larger than 1024 B"),
+        Skipped(str(tmp_path / "image.bin"), "binary"),
+    ]
 
 
 def test_a_file_named_explicitly_is_read_even_inside_a_skipped_folder(
@@ -176,7 +181,7 @@ def test_a_malformed_baseline_is_refused_with_the_rule(content: bytes) -> None:
     with pytest.raises(ValidationError, match="not the JSON output") as caught:
         read_baseline(content, "b.json")
 
-    assert caught.value.field == "baseline"
+    assert caught.value.context["field"] == "baseline"
     assert caught.value.__cause__ is None
 
 
@@ -225,3 +230,145 @@ def test_git_hunks_are_read_by_count_and_keep_multi_line_keys(
         (commit, "notes.txt", 2, "private-key")
     ]
     assert (report.tally.commits, report.tally.files) == (1, 1)
+
+
+def test_what_is_not_a_regular_file_in_a_folder_is_reported_with_its_kind(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "real.txt").write_bytes(Fernet.generate_key())
+    (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
+    (tmp_path / "linked-dir").symlink_to(tmp_path)
+
+    report = ScanService().scan(ScanRequest((tmp_path,)))
+
+    assert [Path(leak.path).name for leak in report.leaks] == ["real.txt"]
+    assert report.tally.skipped == [
+        Skipped(str(tmp_path / "linked-dir"), "a symbolic link, not followed"),
+        Skipped(str(tmp_path / "link.txt"), "a symbolic link, not followed"),
+        Skipped(str(tmp_path / "pipe"), "not a regular file (FIFO)"),
+    ]
+
+
+def test_a_named_fifo_or_device_is_refused_not_reported_clean(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+
+    for named, kind in [(tmp_path / "pipe", "FIFO"), (Path("/dev/zero"), "device")]:
+        with pytest.raises(ValidationError, match=kind) as caught:
+            ScanService().scan(ScanRequest((tmp_path, named)))
+        assert str(named) in caught.value.message
+        assert caught.value.context["field"] == "path"
+
+
+def test_a_named_link_to_a_folder_is_walked(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "key.txt").write_bytes(Fernet.generate_key())
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+
+    report = ScanService().scan(ScanRequest((tmp_path / "link",)))
+
+    assert [leak.path for leak in report.leaks] == [str(tmp_path / "link/key.txt")]
+
+
+def test_a_utf16_file_is_read(tmp_path: Path) -> None:
+    key = Fernet.generate_key().decode()
+    (tmp_path / "settings.ps1").write_bytes(f"$Key = '{key}'\r\n".encode("utf-16"))
+
+    report = ScanService().scan(ScanRequest((tmp_path,)))
+
+    assert [(leak.kind, leak.line, leak.column) for leak in report.leaks] == [
+        ("fernet-key", 1, 9)
+    ]
+    assert (report.tally.files, report.tally.skipped) == (1, [])
+
+
+NAMES = ["my file.txt", "tab\there.txt", "café/ünï cödé.txt", 'q"uote\\back.txt']
+
+
+def test_git_paths_with_spaces_tabs_quotes_and_non_ascii_are_exact(
+    tmp_path: Path,
+) -> None:
+    key = Fernet.generate_key().decode()
+    _git(tmp_path, "init", "-q")
+    for name in NAMES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(f"one\nkey: {key}\n")
+    _git(tmp_path, "add", ".")
+
+    staged = ScanService().scan(ScanRequest((tmp_path,), STAGED))
+    _git(tmp_path, "commit", "-q", "-m", "names")
+    history = ScanService().scan(ScanRequest((tmp_path,), GIT))
+
+    for report in (staged, history):
+        assert sorted((x.path, x.line, x.column) for x in report.leaks) == sorted(
+            (name, 2, 6) for name in NAMES
+        )
+        assert report.tally.files == len(NAMES)
+
+
+def test_git_binary_changes_are_reported_and_utf16_ones_read(tmp_path: Path) -> None:
+    key = Fernet.generate_key().decode()
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "logo image.png").write_bytes(b"\x89PNG\x00\x00" + key.encode())
+    (tmp_path / "big.bin").write_bytes(b"\x00" * 4096)
+    (tmp_path / "run.ps1").write_bytes(f"$Key = '{key}'\r\n".encode("utf-16"))
+    _git(tmp_path, "add", ".")
+
+    staged = ScanService().scan(ScanRequest((tmp_path,), STAGED, 1024))
+    _git(tmp_path, "commit", "-q", "-m", "binaries")
+    commit = _git(tmp_path, "rev-parse", "HEAD")
+    history = ScanService().scan(ScanRequest((tmp_path,), GIT, 1024))
+
+    for report, at in ((staged, None), (history, commit)):
+        assert [(x.path, x.line, x.column, x.commit) for x in report.leaks] == [
+            ("run.ps1", 1, 9, at)
+        ]
+        assert report.tally.skipped == [
+            Skipped("big.bin", "larger than 1024 B", at),
+            Skipped("logo image.png", "binary", at),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("header", "path"),
+    [
+        ("b/plain.txt", "plain.txt"),
+        ("b/my file.txt\t", "my file.txt"),
+        ('"b/tab\\there.txt"', "tab\there.txt"),
+        ('"b/sp ace\\tname.txt"\t', "sp ace\tname.txt"),
+        ('"b/caf\\303\\251.txt"', "café.txt"),
+        ('"b/q\\"uote\\\\back"', 'q"uote\\back'),
+        ('"b/bad\\377byte"', "bad\udcffbyte"),
+        ("/dev/null", None),
+    ],
+    ids=[
+        "plain",
+        "space",
+        "tab",
+        "space-and-tab",
+        "octal",
+        "quote",
+        "bad-utf8",
+        "null",
+    ],
+)
+def test_git_header_paths_are_unquoted(header: str, path: str | None) -> None:
+    assert _scan_git._new_path(header) == path
+
+
+@pytest.mark.parametrize(
+    ("names", "path"),
+    [
+        ("a/x.png b/x.png", "x.png"),
+        ("a/my a b/c.png b/my a b/c.png", "my a b/c.png"),
+        ('"a/t\\tab.png" "b/t\\tab.png"', "t\tab.png"),
+        ('a/old name.png "b/new\\tname.png"', "new\tname.png"),
+        ('"a/old\\tname.png" b/new name.png', "new name.png"),
+        ("a/old name.png b/new name.png", None),  # a rename: `rename to` says
+    ],
+    ids=["plain", "spaces", "quoted", "new-quoted", "old-quoted", "rename"],
+)
+def test_the_new_path_of_a_diff_header_is_told_apart(
+    names: str, path: str | None
+) -> None:
+    assert _scan_git._new_path_of_diff(names) == path

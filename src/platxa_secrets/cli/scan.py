@@ -1,10 +1,15 @@
 """`pxs scan`: find leaked keys, tokens and stored values.
 
 One line per leak, `[commit:]path:line:column: kind [fingerprint]
-preview`, on stdout; counts and notes on stderr. Exit status: 0 when
-nothing is found, 1 when something is, 2 for a usage error (a missing
-path, a repository that is not one, an unreadable baseline). Matched
-text is never printed, so the output is safe to paste into a ticket.
+preview`, on stdout; counts and notes on stderr, including one line per
+path passed over and why (binary, too large, unreadable, not a regular
+file, a symbolic link), so a clean result is read rightly. Exit
+status: 0 when nothing is found, 1 when something is, 2 for a usage
+error (a missing path, a named path that is a FIFO or a device, a
+repository that is not one, an unreadable baseline). A named binary or
+oversized file is reported as skipped, not refused: a commit hook
+passes every staged file, images included. Matched text is never
+printed, so the output is safe to paste into a ticket.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from platxa_secrets.services.scan import (
     ScanReport,
     ScanRequest,
     ScanService,
+    Skipped,
     read_baseline,
+    shown_path,
 )
 
 _MIB = 1024 * 1024
@@ -76,11 +83,15 @@ def scan(
 
     PATH... are files and folders (default: the current folder); with
     --git or --staged, one repository. Folders are walked without .git,
-    .venv, node_modules; binary files and files over --max-size are
-    skipped and reported. A line holding `pxs-scan: allow` is not
-    reported. Stored values shorter than 8 bytes are not looked for.
+    .venv, node_modules, and without following links; binary files,
+    files over --max-size and anything that is not a regular file are
+    skipped and reported one by one. UTF-16 files are read, and
+    base64 or hex (even wrapped over lines) is decoded and searched.
+    A line holding `pxs-scan: allow` is not reported. Stored values
+    shorter than 8 bytes are not looked for.
 
-    Exit status: 0 nothing found, 1 leaks found, 2 usage error.
+    Exit status: 0 nothing found, 1 leaks found, 2 usage error (a
+    named PATH that is not a regular file or folder is one).
     """
     if history and staged:
         raise click.UsageError("--git and --staged cannot be combined")
@@ -107,7 +118,7 @@ def scan(
     else:
         for leak in report.leaks:
             click.echo(_line(leak))
-        for note in [_summary(report), *_notes(report, max_size)]:
+        for note in [_summary(report), *_notes(report)]:
             info(f"pxs scan: {note}")
 
     if report.leaks:
@@ -115,9 +126,7 @@ def scan(
 
 
 def _line(leak: Leak) -> str:
-    place = f"{_shown(leak.path)}:{leak.line}:{leak.column}"
-    if leak.commit:
-        place = f"{leak.commit}:{place}"
+    place = _place(leak.path, leak.commit) + f":{leak.line}:{leak.column}"
     encoded = f" (in {leak.encoding})" if leak.encoding else ""
     return f"{place}: {leak.kind} [{leak.fingerprint}] {leak.preview}{encoded}"
 
@@ -131,7 +140,7 @@ def _summary(report: ScanReport) -> str:
     return f"{count} leak{'s' if count != 1 else ''} found in {where}"
 
 
-def _notes(report: ScanReport, max_size: int) -> list[str]:
+def _notes(report: ScanReport) -> list[str]:
     """What the scan did not look at, so a clean result is read rightly."""
     tally, values = report.tally, report.store
     notes = []
@@ -150,12 +159,10 @@ def _notes(report: ScanReport, max_size: int) -> list[str]:
             notes.append(f"{values.undecryptable} stored values did not decrypt")
     if report.baselined:
         notes.append(f"{report.baselined} leaks in the baseline not shown")
-    if tally.binary:
-        notes.append(f"{len(tally.binary)} binary files skipped")
     notes.extend(
-        f"skipped {_shown(p)}: larger than {max_size} MiB" for p in tally.too_large
+        f"skipped {_place(skip.path, skip.commit)}: {skip.reason}"
+        for skip in tally.skipped
     )
-    notes.extend(f"skipped {_shown(p)}: not readable" for p in tally.unreadable)
     return notes
 
 
@@ -164,7 +171,7 @@ def _document(report: ScanReport, max_size: int) -> dict[str, object]:
     return {
         "findings": [
             {
-                "path": _shown(leak.path),
+                "path": shown_path(leak.path),
                 "line": leak.line,
                 "column": leak.column,
                 "kind": leak.kind,
@@ -181,9 +188,7 @@ def _document(report: ScanReport, max_size: int) -> dict[str, object]:
             "commits": report.tally.commits,
             "leaks": len(report.leaks),
             "baselined": report.baselined,
-            "skipped_binary": [_shown(p) for p in report.tally.binary],
-            "skipped_too_large": [_shown(p) for p in report.tally.too_large],
-            "skipped_unreadable": [_shown(p) for p in report.tally.unreadable],
+            "skipped": [_skipped(skip) for skip in report.tally.skipped],
             "max_file_mib": max_size,
             "store": None
             if values is None
@@ -194,10 +199,17 @@ def _document(report: ScanReport, max_size: int) -> dict[str, object]:
                 "min_value_bytes": MIN_VALUE_BYTES,
             },
         },
-        "notes": _notes(report, max_size),
+        "notes": _notes(report),
     }
 
 
-def _shown(path: str) -> str:
-    """A path safe to print: control characters and stray bytes escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+def _skipped(skip: Skipped) -> dict[str, str | None]:
+    return {
+        "path": shown_path(skip.path),
+        "commit": skip.commit,
+        "reason": skip.reason,
+    }
+
+
+def _place(path: str, commit: str | None) -> str:
+    return f"{commit}:{shown_path(path)}" if commit else shown_path(path)

@@ -11,8 +11,17 @@ is not reported:
 | `api-token`    | `pxs_<id>_<secret>_<checksum>`  | the CRC-32 checksum          |
 | `private-key`  | `-----BEGIN … PRIVATE KEY-----` | a base64 body follows        |
 
-A run of base64 that decodes to text (a Kubernetes Secret's `data`) is
-decoded once and searched as well; its findings say `encoding="base64"`.
+A Fernet key written another way (no `=` padding, or the standard
+alphabet with `+/`) is reported only with a key word nearby, since it
+looks exactly like a SHA-256 digest in base64 (`_fernet_key_forms`);
+its preview names the form. Nothing inside a certificate or public key
+block is reported: a line of its body can look like a key.
+
+A run of base64 or hex (`_leak_decoding`), even one wrapped over lines,
+is decoded and searched as well; so is a decoding's own runs, one level
+deeper and no more (a value base64-encoded twice). Such findings are
+placed at the start of the outer run and say how they were encoded:
+`encoding="base64"`, `"hex in base64"`.
 
 A finding says where and what, never the matched text: a fingerprint
 (the first 8 hex digits of a SHA-256 of the match, to tell two leaks
@@ -26,20 +35,39 @@ Nothing here reads files or logs; the scan service does both.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import bisect
 import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from platxa_secrets.core import _fernet_key_forms as fernet_key_forms
 from platxa_secrets.core import token_format
+from platxa_secrets.core._leak_decoding import (
+    decode_file,
+    decoded_text,
+    encoded_runs,
+)
+from platxa_secrets.core._leak_lines import ALLOW_MARKER, LineIndex, scannable
 from platxa_secrets.core.crypto.ciphertext import parse_unverified
-from platxa_secrets.core.crypto.fernet_keys import RAW_KEY_BYTES
 from platxa_secrets.errors import CryptoError
 
-ALLOW_MARKER = "pxs-scan: allow"
+__all__ = [
+    "ALLOW_MARKER",
+    "API_TOKEN",
+    "CIPHERTEXT",
+    "FERNET_KEY",
+    "FERNET_TOKEN",
+    "KINDS",
+    "PRIVATE_KEY",
+    "Finding",
+    "LineIndex",
+    "as_text",
+    "decode_file",
+    "encoded_runs",
+    "find_leaks",
+    "fingerprint",
+    "scannable",
+]
 
 FERNET_KEY = "fernet-key"
 FERNET_TOKEN = "fernet-token"
@@ -49,9 +77,9 @@ PRIVATE_KEY = "private-key"
 KINDS = (FERNET_KEY, FERNET_TOKEN, CIPHERTEXT, API_TOKEN, PRIVATE_KEY)
 
 _B64 = r"A-Za-z0-9+/_\-"
-_FERNET_KEY = re.compile(rf"(?<![{_B64}])[A-Za-z0-9_-]{{43}}=(?![{_B64}=])")
 # The smallest Fernet token is 73 bytes: 100 characters with padding.
-_FERNET_TOKEN = re.compile(rf"(?<![{_B64}])gAAAAA[A-Za-z0-9_-]{{90,}}={{0,2}}")
+# (The literal comes first so that the regex engine can skip to it.)
+_FERNET_TOKEN = re.compile(rf"gAAAAA(?<![{_B64}]gAAAAA)[A-Za-z0-9_-]{{90,}}={{0,2}}")
 _CIPHERTEXT = re.compile(r"pxs1:([a-z0-9]{4,32}):(gAAAAA[A-Za-z0-9_-]{90,}={0,2})")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY)-----"
@@ -59,9 +87,20 @@ _PRIVATE_KEY = re.compile(
     r"(?=[\s\S]{0,200}?([A-Za-z0-9+/]{40,}))"
 )
 _PEM_SPAN = 20_000
-_BASE64_RUN = re.compile(rf"(?<![{_B64}])[{_B64}]{{12,}}={{0,2}}(?![{_B64}=])")
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9]+(?: [A-Z0-9]+)*)-----")
+_PUBLIC_PEM = "public-pem"  # a span that hides matches, not a finding
+# The token's own pattern refuses a trailing `_` (a longer name); a
+# scanner need not: the checksum rules out look-alikes, and a token
+# renamed `pxs_…_old` is still a leak.
+_API_TOKEN = re.compile(
+    rf"{token_format.PREFIX}[a-z0-9]{{{token_format.ID_LENGTH}}}"
+    rf"_[A-Za-z0-9]{{{token_format.SECRET_LENGTH}}}"
+    rf"_[A-Za-z0-9]{{{token_format.CHECKSUM_LENGTH}}}(?![A-Za-z0-9])"
+)
 # the shortest shape worth decoding for: a Fernet key, base64-encoded
 _NESTED_MIN = 56
+# decodings of decodings: a value base64-encoded twice, and no deeper
+_MAX_DEPTH = 2
 
 
 @dataclass(frozen=True)
@@ -97,42 +136,38 @@ def find_leaks(content: str | bytes) -> list[Finding]:
 
     Findings come in the order they appear; one inside another (the
     token of a `pxs1:` ciphertext) is reported once, as the outer one.
+    Bytes are read as a file is (`as_text`): UTF-16 is decoded.
     """
     text = as_text(content)
     lines = LineIndex(text)
-    found: list[Finding] = []
+    found: set[Finding] = set()
 
     for match in _matches(text):
         if not lines.scannable(match.start):
             continue
         line, column = lines.locate(match.start)
-        found.append(
-            Finding(match.kind, line, column, match.fingerprint, match.preview)
-        )
+        found.add(Finding(match.kind, line, column, match.fingerprint, match.preview))
 
-    for start, decoded in base64_runs(text, _NESTED_MIN):
-        inner = _decoded_text(decoded)
-        if inner is None or not lines.scannable(start):
+    for run in encoded_runs(text, _NESTED_MIN):
+        inner = _encoded_matches(run.decoded, run.encoding, 1)
+        if not inner or not lines.scannable(run.start):
             continue
-        line, column = lines.locate(start)
-        found.extend(
-            Finding(m.kind, line, column, m.fingerprint, m.preview, "base64")
-            for m in _matches(inner)
+        line, column = lines.locate(run.start)
+        found.update(
+            Finding(m.kind, line, column, m.fingerprint, m.preview, encoding)
+            for m, encoding in inner
         )
 
-    return sorted(found, key=lambda f: (f.line, f.column))
+    return sorted(found, key=lambda f: (f.line, f.column, f.kind, f.fingerprint))
 
 
 def as_text(content: str | bytes) -> str:
-    """Text of `content`; undecodable bytes kept (surrogateescape), not lost."""
-    if isinstance(content, bytes):
-        return content.decode("utf-8", "surrogateescape")
-    return content
-
-
-def scannable(line: str) -> bool:
-    """False when the line opts out of the scan with the allow marker."""
-    return ALLOW_MARKER not in line
+    """Text of `content`, read as a file: UTF-16 decoded, and UTF-8 with
+    undecodable bytes kept (surrogateescape), not lost."""
+    if isinstance(content, str):
+        return content
+    text = decode_file(content)
+    return content.decode("utf-8", "surrogateescape") if text is None else text
 
 
 def fingerprint(matched: str | bytes) -> str:
@@ -145,26 +180,20 @@ def fingerprint(matched: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:8]
 
 
-def base64_runs(text: str, min_length: int) -> Iterator[tuple[int, bytes]]:
-    """Each base64-looking run of at least `min_length` chars, decoded.
+def _encoded_matches(
+    decoded: bytes, encoding: str, depth: int
+) -> list[tuple[_Match, str]]:
+    """Matches in a decoding, and in its own decodings down to `_MAX_DEPTH`."""
+    inner = decoded_text(decoded)
+    if inner is None:
+        return []
 
-    Standard and url-safe alphabets are accepted, not mixed; a run that
-    is not whole base64 (wrong length, stray characters) is passed over.
-    """
-    for match in _BASE64_RUN.finditer(text):
-        run = match.group()
-        if len(run) < min_length or len(run) % 4:
-            continue
-
-        urlsafe = "-" in run or "_" in run
-        if urlsafe and ("+" in run or "/" in run):
-            continue
-
-        try:
-            decoded = base64.b64decode(run, altchars=b"-_" if urlsafe else None)
-        except (binascii.Error, ValueError):
-            continue
-        yield match.start(), decoded
+    found = [(match, encoding) for match in _matches(inner)]
+    if depth < _MAX_DEPTH:
+        for run in encoded_runs(inner, _NESTED_MIN):
+            deeper = f"{run.encoding} in {encoding}"
+            found.extend(_encoded_matches(run.decoded, deeper, depth + 1))
+    return found
 
 
 def _matches(text: str) -> list[_Match]:
@@ -179,16 +208,15 @@ def _matches(text: str) -> list[_Match]:
         if kept and match.start < kept[-1].end:
             continue
         kept.append(match)
-    return kept
+    return [match for match in kept if match.kind != _PUBLIC_PEM]
 
 
 def _fernet_keys(text: str) -> Iterator[_Match]:
-    for match in _FERNET_KEY.finditer(text):
-        key = match.group()
-        raw = base64.urlsafe_b64decode(key)
-        if len(raw) != RAW_KEY_BYTES or base64.urlsafe_b64encode(raw) != key.encode():
-            continue  # not what an encoder writes: a look-alike
-        yield _Match(FERNET_KEY, match.start(), match.end(), fingerprint(key), "…=")
+    for match in fernet_key_forms.PATTERN.finditer(text):
+        form = fernet_key_forms.judge(text, match)
+        if form is not None:
+            key = match.group()
+            yield _Match(FERNET_KEY, *match.span(), fingerprint(key), form)
 
 
 def _fernet_tokens(text: str) -> Iterator[_Match]:
@@ -207,7 +235,7 @@ def _ciphertexts(text: str) -> Iterator[_Match]:
 
 
 def _api_tokens(text: str) -> Iterator[_Match]:
-    for match in token_format.PATTERN.finditer(text):
+    for match in _API_TOKEN.finditer(text):
         token = match.group()
         if token_format.is_token(token):
             preview = token[: len(token_format.PREFIX) + token_format.ID_LENGTH + 1]
@@ -225,6 +253,18 @@ def _private_keys(text: str) -> Iterator[_Match]:
         )
 
 
+def _public_pem_blocks(text: str) -> Iterator[_Match]:
+    """Certificates and public keys: never reported, but a line of their
+    body can look like a Fernet key, so they hide what they hold."""
+    for match in _PEM_BEGIN.finditer(text):
+        label = match.group(1)
+        end_marker = f"-----END {label}-----"
+        end = text.find(end_marker, match.end(), match.end() + _PEM_SPAN)
+        if end >= 0 and not label.endswith("PRIVATE KEY"):
+            stop = end + len(end_marker)
+            yield _Match(_PUBLIC_PEM, match.start(), stop, "", label)
+
+
 def _is_fernet_token(token: str) -> bool:
     try:
         parse_unverified(token, "scanned text")
@@ -233,49 +273,11 @@ def _is_fernet_token(token: str) -> bool:
     return True
 
 
-def _decoded_text(decoded: bytes) -> str | None:
-    """Decoded bytes as text, or None when they are binary (a key, a token)."""
-    try:
-        text = decoded.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if any(c < " " and c not in "\t\r\n" for c in text):
-        return None
-    return text
-
-
 _FINDERS: tuple[Callable[[str], Iterator[_Match]], ...] = (
     _fernet_keys,
     _fernet_tokens,
     _ciphertexts,
     _api_tokens,
     _private_keys,
+    _public_pem_blocks,
 )
-
-
-class LineIndex:
-    """Offsets to 1-based line and column, with the allow marker checked.
-
-    The index of line starts is built on the first lookup: most texts
-    have no finding and never need it.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._starts: list[int] | None = None
-
-    def locate(self, offset: int) -> tuple[int, int]:
-        starts = self._line_starts()
-        index = bisect.bisect_right(starts, offset) - 1
-        return index + 1, offset - starts[index] + 1
-
-    def scannable(self, offset: int) -> bool:
-        start = self._text.rfind("\n", 0, offset) + 1
-        end = self._text.find("\n", offset)
-        return scannable(self._text[start : end if end >= 0 else len(self._text)])
-
-    def _line_starts(self) -> list[int]:
-        if self._starts is None:
-            self._starts = [0]
-            self._starts.extend(m.end() for m in re.finditer("\n", self._text))
-        return self._starts

@@ -10,15 +10,16 @@ HMAC is looked up (after a check of its length, which rules out most):
 - every run between separators (whitespace, quotes, `=`, `:`, `,`),
   and between finer ones as well (`@`, `/`, `;`, `&`, `?`) for a
   password inside a URL;
-- the decoding of every base64-looking run, since a Kubernetes manifest
-  holds its values base64-encoded;
+- the decoding of every base64 or hex run (one wrapped over lines
+  joined first), since a Kubernetes manifest holds its values
+  base64-encoded;
 - a whole file, for a value committed as a file of its own.
 
 The fingerprints live in memory only; without the master key they say
 nothing about the values. Values shorter than `MIN_VALUE_BYTES` are not
 fingerprinted: words that short turn up everywhere. A multi-line value
-is found as a whole file or base64-encoded, not spread over lines of a
-bigger file (a private key there is still found by its shape).
+is found as a whole file or encoded, not spread over lines of a bigger
+file (a private key there is still found by its shape).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from platxa_secrets.core.leaks import LineIndex, as_text, base64_runs
+from platxa_secrets.core.leaks import LineIndex, encoded_runs
 from platxa_secrets.core.store import secret_rows
 from platxa_secrets.errors import CryptoError
 from platxa_secrets.logs import get_logger
@@ -85,7 +86,7 @@ class StoredValues:
 
         self.fingerprinted += 1
         for form in forms:
-            self._lengths.update({len(form), len(as_text(form))})
+            self._lengths.update({len(form), len(_as_text(form))})
             owners = self._owners.setdefault(self._mac(form), [])
             if owner not in owners:
                 owners.append(owner)
@@ -169,10 +170,19 @@ def _candidates(text: str) -> Iterator[tuple[int, str]]:
         for match in pattern.finditer(text):
             yield match.start(), match.group()
 
-    for start, decoded in base64_runs(text, 12):
-        decoded_text = as_text(decoded)
-        yield start, decoded_text
-        yield start, decoded_text.strip()
+    for run in encoded_runs(text, 12):
+        decoded_text = _as_text(run.decoded)
+        yield run.start, decoded_text
+        yield run.start, decoded_text.strip()
+
+
+def _as_text(value: bytes) -> str:
+    """A value as candidates are: UTF-8, stray bytes kept (surrogateescape).
+
+    Not `leaks.as_text`, which reads UTF-16 as a file: a binary value
+    must round-trip to its own bytes to match its fingerprint.
+    """
+    return value.decode("utf-8", "surrogateescape")
 
 
 def _unquoted(start: int, rest: str) -> Iterator[tuple[int, str]]:

@@ -21,7 +21,9 @@ from pathlib import Path
 from platxa_secrets.core.leaks import find_leaks
 from platxa_secrets.errors import PlatxaSecretsError, ValidationError
 from platxa_secrets.logs import get_logger
+from platxa_secrets.services import _scan_git as git
 from platxa_secrets.services import _scan_sources as sources
+from platxa_secrets.services._scan_sources import Skipped
 from platxa_secrets.services._scan_values import (
     MIN_VALUE_BYTES,
     STORED_VALUE,
@@ -40,7 +42,9 @@ __all__ = [
     "ScanReport",
     "ScanRequest",
     "ScanService",
+    "Skipped",
     "read_baseline",
+    "shown_path",
 ]
 
 FILES, GIT, STAGED = "files", "git", "staged"
@@ -74,8 +78,12 @@ class Leak:
 
     @property
     def baseline_key(self) -> tuple[str, str, str]:
-        """What a baseline matches on: line numbers move, these do not."""
-        return (self.path, self.kind, self.fingerprint)
+        """What a baseline matches on: line numbers move, these do not.
+
+        The path is taken as shown (`shown_path`), as the JSON output
+        that a baseline is made from holds it.
+        """
+        return (shown_path(self.path), self.kind, self.fingerprint)
 
 
 @dataclass
@@ -144,6 +152,18 @@ def _check(request: ScanRequest) -> None:
     for path in request.paths:
         if not path.exists():
             raise ValidationError(f"{path} does not exist", field="path")
+        if request.source == FILES:
+            sources.check_named(path)
+
+
+def shown_path(path: str) -> str:
+    """A path safe to print: control characters and stray bytes escaped.
+
+    A tab shows as `\\t`, an undecodable byte as `\\udcff`, and so a
+    backslash as `\\\\`; the same form is what a baseline holds and is
+    matched against.
+    """
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in path)
 
 
 def _run(request: ScanRequest, values: StoredValues | None) -> ScanReport:
@@ -166,9 +186,9 @@ def _run(request: ScanRequest, values: StoredValues | None) -> ScanReport:
 
 def _chunks(request: ScanRequest, tally: sources.Tally) -> Iterable[sources.Chunk]:
     if request.source == GIT:
-        return sources.git_history(request.paths[0], tally)
+        return git.git_history(request.paths[0], request.max_file_bytes, tally)
     if request.source == STAGED:
-        return sources.staged(request.paths[0], tally)
+        return git.staged(request.paths[0], request.max_file_bytes, tally)
     return sources.files(request.paths, request.max_file_bytes, tally)
 
 
