@@ -87,6 +87,7 @@ class Database:
                 field="database_url",
             )
         self._conn: Any = None
+        self._file_identity: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"Database({self.display_url!r})"
@@ -123,6 +124,8 @@ class Database:
 
     def connect(self, create: bool = False) -> Any:
         """Open (once) and return the DB-API connection."""
+        if self._conn is not None and self.dialect == "sqlite":
+            self._check_same_file()
         if self._conn is None:
             self._conn = (
                 self._connect_sqlite(create)
@@ -255,6 +258,27 @@ class Database:
             f"({type(exc).__name__}{code}); nothing was changed",
         )
 
+    def _check_same_file(self) -> None:
+        """Refuse to go on when the SQLite file was removed or replaced.
+
+        An open connection keeps writing into a deleted (or renamed) file,
+        and everything written there is lost; one stat per transaction
+        turns that into an error instead.
+        """
+        assert self.path is not None
+        try:
+            info = self.path.stat()
+            identity: tuple[int, int] | None = (info.st_dev, info.st_ino)
+        except OSError:
+            identity = None
+        if identity != self._file_identity:
+            self._drop()
+            raise StoreError(
+                f"the store {self.path} was removed or replaced while open; "
+                "nothing was read or written",
+                field="database_url",
+            )
+
     def _connect_sqlite(self, create: bool) -> sqlite3.Connection:
         assert self.path is not None
         if create:
@@ -284,7 +308,9 @@ class Database:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as exc:
+            info = self.path.stat()
+            self._file_identity = (info.st_dev, info.st_ino)
+        except (sqlite3.Error, OSError) as exc:
             problem = str(exc)
         else:
             return conn
