@@ -16,7 +16,9 @@ from platxa_secrets.services.initialise import initialise
 from platxa_secrets.services.runtime import Runtime
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
+# Copies of the shared inputs from outside the project (see their README),
+# kept in the repository so a fresh clone runs every test.
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")

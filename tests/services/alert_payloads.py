@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 FIXTURE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
+    Path(__file__).resolve().parents[1]
     / "fixtures"
     / "alertmanager"
     / "certificate-expiring.json"

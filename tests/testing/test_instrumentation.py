@@ -21,7 +21,7 @@ from platxa_secrets.testing import KubeEmulator, emulator
 from .helpers import APPLY, b64, secret_body, status_of
 
 CANARY = "canary-0b7e55-not-for-stderr"
-DOCS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kubernetes-docs"
+DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "kubernetes-docs"
 
 
 def test_calls_are_recorded_with_their_verbs(
