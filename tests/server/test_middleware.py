@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI, Request
 
 from platxa_secrets.api import Platxa
 from platxa_secrets.core.scopes import Principal, Scope
@@ -281,3 +282,39 @@ def test_a_websocket_without_a_token_is_closed_before_accept() -> None:
 
     assert sent == [{"type": "websocket.close", "code": 1008}]
     assert reached == []
+
+
+def test_the_readme_fastapi_example_answers_403_for_another_namespace(
+    pxs: Platxa,
+) -> None:
+    from platxa_secrets.services.tokens import TokenService
+
+    text, _ = TokenService(pxs.runtime).create("svc", ["tenant-acme:write"])
+    app = FastAPI()
+    app.add_middleware(
+        BearerAuthMiddleware, verify=verifier_from(pxs), exempt_paths=("/healthz",)
+    )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/tenants/{namespace}/config")
+    def config(namespace: str, request: Request) -> dict[str, str]:
+        request.state.principal.require(namespace, "read")
+        return {"tenant": namespace}
+
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, trust_env=False, timeout=10) as client,
+    ):
+        auth = {"Authorization": f"Bearer {text}"}
+        own = client.get("/tenants/tenant-acme/config", headers=auth)
+        other = client.get("/tenants/tenant-b/config", headers=auth)
+        health = client.get("/healthz")
+
+    assert own.json() == {"tenant": "tenant-acme"}
+    assert other.status_code == 403
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "tenant-b" in other.json()["detail"] and text not in other.text
+    assert health.status_code == 200

@@ -17,6 +17,10 @@ accept Platxa API tokens. Wrap the application once:
         exempt_paths=("/healthz",),
     )
 
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/tenants/{namespace}/config")
     def config(namespace: str, request: Request) -> dict[str, str]:
         request.state.principal.require(namespace, "read")  # 403 if not
@@ -40,8 +44,10 @@ What it does on each HTTP or WebSocket request:
 
 Scopes are checked by the route (`Principal.require`, `require_admin`,
 `require_capability`): the middleware authenticates, it does not
-authorise. `verify` is called on the event loop: it is one primary-key
-SELECT, cheaper than a hop to a thread pool.
+authorise; a `PermissionDeniedError` a route raises before it starts
+its response is answered 403 problem+json by the middleware. `verify`
+is called on the event loop: it is one primary-key SELECT, cheaper
+than a hop to a thread pool.
 """
 
 from __future__ import annotations
@@ -123,7 +129,27 @@ class BearerAuthMiddleware:
             state = dict(scope.get("state") or {})
             state[STATE_KEY] = principal
             scope = {**scope, "state": state}
-        await self.app(scope, receive, send)
+        await self._call_app(scope, receive, send)
+
+    async def _call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; a route's `principal.require(...)` that fails
+        becomes a 403 problem, as long as no response has started."""
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] in (
+                "http.response.start",
+                "websocket.accept",
+            )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except PermissionDeniedError as exc:
+            if started:
+                raise
+            await _refuse(scope, send, 403, mask(exc.message), None)
 
     def _authenticate(self, scope: Scope) -> Principal | None:
         """The request's principal; None on an exempt path."""
