@@ -85,12 +85,23 @@ def test_create_prints_the_token_once_and_list_never_shows_it(store: Cli) -> Non
 
 def test_without_name_or_expiry_the_token_is_named_by_its_scopes(store: Cli) -> None:
     text = store("token", "create", "--scope", "tenant-a:write").stdout.strip()
+    forever = store("token", "create", "--scope", "a:read", "--expires", "never")
 
-    entry = listed(store)[parse_token(text).id]
+    entries = listed(store)
+    entry = entries[parse_token(text).id]
 
     assert entry["name"] == "tenant-a:write"
-    assert entry["expires_at"] is None
-    assert "expires never" in store.calls[1].stderr
+    assert entry["expires_at"] is not None  # 90 days by default
+    assert "expires never" not in store.calls[1].stderr
+    assert entries[parse_token(forever.stdout.strip()).id]["expires_at"] is None
+    assert "expires never" in forever.stderr
+
+
+def test_the_reserved_namespace_is_refused_as_a_scope(store: Cli) -> None:
+    refused = store("token", "create", "--scope", "platxa-system:read", ok=False)
+
+    assert refused.code == 2
+    assert "reserved namespace platxa-system" in refused.stderr
 
 
 def test_revoke_then_list_all(store: Cli) -> None:

@@ -24,7 +24,6 @@ def principal(*scopes: str) -> Principal:
         ("*:admin", "anything", "admin", True),
         ("*:admin", "platxa-system", "read", False),
         ("platxa-*:admin", "platxa-system", "read", False),
-        ("platxa-system:read", "platxa-system", "read", False),
     ],
 )
 def test_patterns_and_levels(
@@ -67,6 +66,11 @@ def test_malformed_scopes_name_the_rule(text: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_scope(text)
     assert caught.value.context["field"] == "scope"
+
+
+def test_the_reserved_namespace_cannot_be_a_scope() -> None:
+    with pytest.raises(ValidationError, match="reserved namespace"):
+        parse_scope("platxa-system:read")
 
 
 def test_a_token_needs_a_scope() -> None:

@@ -35,15 +35,19 @@ def token() -> None:
 @click.option(
     "--expires",
     metavar="DURATION",
-    help="Lifetime such as 30d or 12h, at most 10 years (default: no expiry).",
+    default="90d",
+    show_default=True,
+    help="Lifetime such as 30d or 12h, at most 10 years; 'never' for a token "
+    "that does not expire (`pxs doctor` warns about those).",
 )
 @click.option("--name", help="What the token is for (default: its scopes).")
-def create(scopes: tuple[str, ...], expires: str | None, name: str | None) -> None:
+def create(scopes: tuple[str, ...], expires: str, name: str | None) -> None:
     """Create a token and print it once on stdout."""
     from platxa_secrets.core.durations import parse_duration
     from platxa_secrets.services.tokens import MAX_NAME, TokenService
 
-    lifetime = parse_duration(expires, "--expires") if expires is not None else None
+    never = expires.strip().lower() == "never"
+    lifetime = None if never else parse_duration(expires, "--expires")
     label = name if name is not None else " ".join(scopes)[:MAX_NAME]
     text, created = TokenService(runtime()).create(label, scopes, lifetime)
     click.echo(text)

@@ -97,6 +97,12 @@ def parse_scope(text: str) -> Scope:
             "read, write and admin",
             field="scope",
         )
+    if pattern in RESERVED_NAMESPACES:
+        raise ValidationError(
+            f"scope {_shown(text)} names the reserved namespace {pattern}, "
+            "which no token can reach",
+            field="scope",
+        )
     if not _PATTERN_RE.fullmatch(pattern):
         raise ValidationError(
             f"scope {_shown(text)}: the namespace pattern may hold lower-case "
