@@ -165,3 +165,18 @@ def test_unreachable_cluster_and_missing_kubeconfig(
 
     assert "cannot reach the Kubernetes API" in down.stderr
     assert "no kubeconfig" in nowhere.stderr
+
+
+def test_diff_exits_1_when_anything_differs(
+    tmp_path: Path, kube: KubeEmulator, master_key: str
+) -> None:
+    cli = _cli(tmp_path, kube, master_key)
+    cli("secret", "set", "tenant-a/odoo", "K=-", stdin=b"one-value")
+    cli("k8s", "sync", "tenant-a")
+    assert cli("k8s", "diff", "tenant-a").code == 0
+
+    cli("secret", "set", "tenant-a/odoo", "K=-", stdin=b"two-value")
+    drifted = cli("k8s", "diff", "tenant-a", "-o", "json", ok=False)
+
+    assert drifted.code == 1
+    assert json.loads(drifted.stdout)[0]["changed"] == ["K"]

@@ -15,7 +15,7 @@ from platxa_secrets.cli.secret import GET_FORMAT, emit_secret
 from platxa_secrets.errors import ValidationError
 
 if TYPE_CHECKING:
-    from platxa_secrets.kube.reconcile import KubeSecrets
+    from platxa_secrets.kube.reconcile import Drift, KubeSecrets
 
 CONTEXT = click.option(
     "--context", help="kubeconfig context (default: in-cluster, then current)."
@@ -126,14 +126,26 @@ def get(ref: str, key: str | None, fmt: str | None, context: str | None) -> None
 @CONTEXT
 @FORMAT_OPTION
 def diff(namespaces: tuple[str, ...], context: str | None, fmt: str) -> None:
-    """Which secrets differ between store and cluster (key names, never values)."""
+    """Which secrets differ between store and cluster (key names, never values).
+
+    ADDED: keys the store has and the cluster lacks; REMOVED: keys only the
+    cluster has; CHANGED: keys whose values differ. Exit status 1 when
+    anything differs (as `kubectl diff`), 0 when all is in step.
+    """
     from dataclasses import asdict
 
     cluster = _cluster(context)
     drifts = cluster.diff(namespaces)
+    differs = any(x.state != "in-step" or x.last_applied for x in drifts)
     if fmt == "json":
         emit_json([asdict(x) for x in drifts])
-        return
+    else:
+        _diff_table(drifts)
+    if differs:
+        sys.exit(1)
+
+
+def _diff_table(drifts: list[Drift]) -> None:
     emit_table(
         None,
         ["NAMESPACE", "NAME", "STATE", "ADDED", "REMOVED", "CHANGED", "LAST-APPLIED"],
