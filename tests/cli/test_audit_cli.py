@@ -194,3 +194,13 @@ def test_verify_reads_only_a_regular_file_as_an_archive(
     assert "/dev/zero is a character device" in zero.stderr
     assert f"{fifo} is a FIFO" in pipe.stderr
     assert "--archive must be a regular file" in pipe.stderr
+
+
+def test_nothing_to_archive_is_not_a_failure(busy: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "old.jsonl"
+
+    quiet = busy("audit", "archive", "--before", "2000-01-01", "--file", target)
+
+    assert quiet.code == 0
+    assert "nothing archived" in quiet.stderr
+    assert not target.exists()

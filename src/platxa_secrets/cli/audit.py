@@ -162,7 +162,13 @@ def archive(before: str, file: Path, fmt: str) -> None:
     """Move old events into a file and leave a signed checkpoint behind."""
     from platxa_secrets.services import audit_archive
 
-    done = audit_archive.archive(runtime(), before, file)
+    try:
+        done = audit_archive.archive(runtime(), before, file)
+    except audit_archive.NothingToArchive as nothing:
+        if fmt == "json":
+            emit_json({"path": None, "event_count": 0})
+        info(f"nothing archived: {nothing.message}; {file} was not written")
+        return
     if fmt == "json":
         emit_json(asdict(done))
         return

@@ -57,6 +57,11 @@ from platxa_secrets.services.audit_walk import (
 from platxa_secrets.services.runtime import Runtime
 
 
+class NothingToArchive(ValidationError):
+    """Every event before the cut-off is archived already: not a failure
+    for a scheduled job, so the CLI reports it and exits 0."""
+
+
 @dataclass(frozen=True)
 class Archived:
     """What an archive run moved out of the store."""
@@ -84,7 +89,7 @@ def archive(runtime: Runtime, before: str, path: Path) -> Archived:
         written = _write_events(runtime, key, cutoff, out)
         walk = written.walk
         if walk.first is None:
-            raise ValidationError(
+            raise NothingToArchive(
                 f"no audit events before {cutoff} are left to archive",
                 field="before",
             )
