@@ -381,3 +381,19 @@ def test_git_paths_are_shown_as_named_and_baselined(
     assert "4 leaks in the baseline not shown" in history.stderr
     assert ":logo.png: binary" in history.stderr
     _assert_not_shown(cli, key.encode())
+
+
+def test_values_that_name_their_own_tenant_and_tool_caches_are_not_leaks(
+    store: Cli, tmp_path: Path
+) -> None:
+    store("provision", "tenant-acme", "--set", "db_host=pg.internal")
+    repo = tmp_path / "repo"
+    (repo / ".pytest_cache").mkdir(parents=True)
+    (repo / "notes.md").write_text("tenant-acme runs Odoo 17, database tenant-acme\n")
+    (repo / ".pytest_cache" / "nodeids").write_text(token_format.new_token()[0] + "\n")
+
+    result = store("scan", "--store", repo, "-o", "json")
+
+    report = json.loads(result.stdout)
+    assert report["findings"] == []
+    assert report["summary"]["store"]["public"] >= 1

@@ -155,6 +155,11 @@ def _notes(report: ScanReport) -> list[str]:
                 f"{values.too_short} stored values shorter than {MIN_VALUE_BYTES} "
                 "bytes not looked for (they would match too much)"
             )
+        if values.public:
+            notes.append(
+                f"{values.public} stored values equal to their own namespace, "
+                "name or key not looked for (they are not secret)"
+            )
         if values.undecryptable:
             notes.append(f"{values.undecryptable} stored values did not decrypt")
     if report.baselined:
@@ -195,6 +200,7 @@ def _document(report: ScanReport, max_size: int) -> dict[str, object]:
             else {
                 "fingerprinted": values.fingerprinted,
                 "too_short": values.too_short,
+                "public": values.public,
                 "undecryptable": values.undecryptable,
                 "min_value_bytes": MIN_VALUE_BYTES,
             },

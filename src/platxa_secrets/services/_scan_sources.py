@@ -28,7 +28,17 @@ from pathlib import Path
 from platxa_secrets.core.leaks import decode_file
 from platxa_secrets.errors import ValidationError
 
-SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".venv",
+        "node_modules",
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+    }
+)
 BINARY = "binary"
 SYMLINK = "a symbolic link, not followed"
 _MIB = 1024 * 1024

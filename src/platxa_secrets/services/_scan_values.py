@@ -73,6 +73,7 @@ class StoredValues:
     _lengths: set[int] = field(default_factory=set, repr=False)
     fingerprinted: int = 0
     too_short: int = 0
+    public: int = 0
     undecryptable: int = 0
 
     def add(self, value: bytes, owner: str) -> None:
@@ -154,8 +155,18 @@ def load_stored_values(runtime: Runtime) -> StoredValues:
                 values.undecryptable += 1
                 log.warning("scan: %s", exc.message)
                 continue
+            if _names_itself(plain.value, secret.namespace, secret.name, value.key):
+                values.public += 1
+                continue
             values.add(plain.value, owner)
     return values
+
+
+def _names_itself(value: bytes, *identity: str) -> bool:
+    """A value equal to its own namespace, name or key (a template's
+    `DB_NAME` defaults to the namespace): public, and it would match
+    every mention of the tenant."""
+    return value.strip() in {part.encode() for part in identity}
 
 
 def _candidates(text: str) -> Iterator[tuple[int, str]]:
