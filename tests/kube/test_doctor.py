@@ -179,3 +179,19 @@ def test_the_command_reports_json_and_exits_with_the_worst(
     assert report["status"] == "fail"
     assert report["counts"]["fail"] == 1
     assert "Traceback" not in broken.stderr
+
+
+def test_a_namespace_the_store_does_not_know_warns(
+    store: Platxa, kube: KubeEmulator
+) -> None:
+    store.secrets.put("tenant-a", "odoo", {"K": b"v" * 12})
+    api = connect(store.runtime.config, context="emulator")
+
+    def known(namespaces: list[str]) -> Finding:
+        checks = cluster_checks(store.runtime, api, namespaces)
+        report = run_checks([c for c in checks if c[0] == "kube.namespaces"])
+        return report.findings[0]
+
+    assert known(["tenant-a"]).status == PASS
+    typo = known(["tenant-aa"])
+    assert typo.status == WARN and "tenant-aa" in typo.reason

@@ -245,3 +245,71 @@ def test_a_changed_audit_event_fails_the_chain_check(world: Platxa) -> None:
 
     found = findings(world.runtime)["audit.chain"]
     assert found.status == FAIL
+
+
+def test_a_folder_others_can_write_fails(tmp_path: Path, master_key: str) -> None:
+    home = tmp_path / "home"
+    env = make_env(home, f"sqlite:///{home / 'secrets.db'}", master_key)
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)
+    home.chmod(0o700)
+    assert status(runtime, "permissions.folder") == PASS
+
+    home.chmod(0o777)
+
+    found = findings(runtime)["permissions.folder"]
+    assert found.status == FAIL
+    assert found.fix == f"chmod go-w {home}"
+    runtime.close()
+
+
+def test_a_readable_config_file_warns(tmp_path: Path, database_url: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    config_file = home / "config.toml"
+    config_file.write_text("max_versions = 5\n")
+    config_file.chmod(0o600)
+    env = make_env(home, database_url, Fernet.generate_key().decode())
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)
+    assert status(runtime, "permissions.config-file") == PASS
+
+    config_file.chmod(0o644)
+
+    assert status(runtime, "permissions.config-file") == WARN
+    runtime.close()
+
+
+def test_a_development_key_left_in_production_warns(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    env = {
+        **make_env(home, database_url, Fernet.generate_key().decode()),
+        "PLATXA_SECRETS_ENV": "production",
+    }
+    runtime = Runtime(load_config(env=env))
+    initialise(runtime)
+    assert status(runtime, "master-key.leftover") == PASS
+
+    runtime.config.fallback_key_file.parent.mkdir(parents=True, exist_ok=True)
+    runtime.config.fallback_key_file.write_text(Fernet.generate_key().decode())
+    runtime.config.fallback_key_file.chmod(0o600)
+
+    found = findings(runtime)["master-key.leftover"]
+    assert found.status == WARN
+    assert str(runtime.config.fallback_key_file) in found.fix
+    runtime.close()
+
+
+def test_ciphertexts_without_a_key_id_warn(world: Platxa) -> None:
+    world.secrets.put("tenant-a", "app", {"K": b"value-1234"})
+    assert status(world.runtime, "keyring.census") == PASS
+
+    world.runtime.database.write(
+        lambda tx: tx.execute("UPDATE secret_values SET kid = NULL")
+    )
+
+    found = findings(world.runtime)["keyring.census"]
+    assert found.status == WARN
+    assert found.reason.startswith("1 legacy ciphertexts")
