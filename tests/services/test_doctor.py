@@ -4,11 +4,9 @@ does not, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from cryptography.fernet import Fernet
 
 from platxa_secrets.api import Platxa
@@ -22,20 +20,6 @@ from platxa_secrets.services.runtime import Runtime
 from tests.conftest import make_env
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def world(config: Config, clock: FrozenClock) -> Iterator[Platxa]:
-    runtime = Runtime(config, clock=clock, actor="test:operator")
-    initialise(runtime)
-    platxa = Platxa(runtime)
-    yield platxa
-    platxa.close()
 
 
 def findings(runtime: Runtime) -> dict[str, Finding]:

@@ -46,11 +46,6 @@ CANARY = "CANARY-jwt-4b1d-claim"
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
 def runtime(config: Config, clock: FrozenClock) -> Iterator[Runtime]:
     rt = Runtime(config, clock=clock, actor="test:operator")
     initialise(rt)

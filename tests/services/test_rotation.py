@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from cryptography.fernet import Fernet
 
 from platxa_secrets.api import Platxa
 from platxa_secrets.clock import FrozenClock
-from platxa_secrets.core.config import Config, load_config
+from platxa_secrets.core.config import load_config
 from platxa_secrets.errors import ConflictError, CryptoError, NotFoundError
 from platxa_secrets.services.initialise import initialise
 from platxa_secrets.services.keys import KeyService
@@ -21,20 +20,6 @@ from platxa_secrets.services.runtime import Runtime
 from tests.conftest import make_env
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def world(config: Config, clock: FrozenClock) -> Iterator[Platxa]:
-    runtime = Runtime(config, clock=clock, actor="test:operator")
-    initialise(runtime)
-    platxa = Platxa(runtime)
-    yield platxa
-    platxa.close()
 
 
 def states(pxs: Platxa) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from platxa_secrets.api import Platxa
 from platxa_secrets.clock import FrozenClock, to_text
 from platxa_secrets.core import token_format
-from platxa_secrets.core.config import Config
 from platxa_secrets.core.crypto import compare
 from platxa_secrets.core.scopes import Scope
 from platxa_secrets.core.store import token_rows
@@ -25,27 +23,11 @@ from platxa_secrets.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from platxa_secrets.services.initialise import initialise
-from platxa_secrets.services.runtime import Runtime
 from platxa_secrets.services.tokens import TokenService
 from tests.core.helpers import assert_no_leak
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def world(config: Config, clock: FrozenClock) -> Iterator[Platxa]:
-    runtime = Runtime(config, clock=clock, actor="test:operator")
-    initialise(runtime)
-    platxa = Platxa(runtime)
-    yield platxa
-    platxa.close()
 
 
 @pytest.fixture

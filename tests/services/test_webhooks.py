@@ -25,11 +25,6 @@ FIRST_START = "2026-11-30T08:00:00.000000Z"
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
 def runtime(config: Config, clock: FrozenClock) -> Iterator[Runtime]:
     runtime = Runtime(config, clock=clock)
     initialise(runtime)
