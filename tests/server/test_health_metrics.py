@@ -12,6 +12,9 @@ from cryptography.fernet import Fernet
 from platxa_secrets.core.config import load_config
 from platxa_secrets.server.app import create_app
 from platxa_secrets.services.audit import AuditLog
+from platxa_secrets.services.initialise import initialise
+from platxa_secrets.services.runtime import Runtime
+from platxa_secrets.services.secrets import SecretService
 from tests.conftest import make_env
 from tests.server.conftest import Live, problem_of, serve
 
@@ -73,7 +76,7 @@ def test_metrics_count_by_route_template_and_hold_no_names(
 )
 def test_request_ids(live: Live, sent: str, echoed: bool) -> None:
     response = live.client().get(
-        "/healthz", headers={"X-Request-ID": sent.encode("utf-8")}
+        "/healthz", headers={b"X-Request-ID": sent.encode("utf-8")}
     )
 
     returned = response.headers["x-request-id"]
@@ -148,3 +151,31 @@ def test_an_unexpected_error_is_a_bare_500(live: Live) -> None:
     assert "PLANTED" not in response.text
     assert response.headers["x-request-id"] == "boom-1"
     assert 'pxs_http_errors_total{route="/boom",problem="internal"} 1' in metrics
+
+
+def test_metrics_answer_while_the_store_is_down_then_count_it(
+    tmp_path: Path,
+) -> None:
+    env = make_env(
+        tmp_path, f"sqlite:///{tmp_path / 'later.db'}", Fernet.generate_key().decode()
+    )
+    config = load_config(env=env)
+
+    with serve(create_app(config)) as url:
+        httpx.get(f"{url}/readyz")
+        down = httpx.get(f"{url}/metrics")
+        runtime = Runtime(config)
+        try:
+            initialise(runtime)
+            SecretService(runtime).put("tenant-a", "app", {"K": b"v"})
+        finally:
+            runtime.close()
+        up = httpx.get(f"{url}/metrics")
+
+    assert down.status_code == 200
+    assert 'route="/readyz",method="GET",status="503"' in down.text
+    assert "pxs_census_up 0" in down.text
+    assert "pxs_ciphertexts{" not in down.text
+    assert up.status_code == 200
+    assert "pxs_census_up 1" in up.text
+    assert re.search(r'pxs_ciphertexts\{kid="[0-9a-f]+"\} [0-9]+', up.text)

@@ -79,9 +79,9 @@ def test_alg_none_and_tampered_tokens_are_invalid(live: Live, jwt_key: str) -> N
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"claims": {"exp": 9999999999}}, "claims"),
-        ({"claims": {}, "ttl": 10 * 86400}, "ttl"),
-        ({"claims": {}, "audience": "has space"}, "audience"),
+        ({"claims": {"exp": 9999999999}}, "body.claims"),
+        ({"claims": {}, "ttl": 10 * 86400}, "body.ttl"),
+        ({"claims": {}, "audience": "has space"}, "body.audience"),
     ],
 )
 def test_sign_refuses_what_it_sets_itself(
@@ -89,8 +89,10 @@ def test_sign_refuses_what_it_sets_itself(
 ) -> None:
     response = live.client(live.token("jwt:sign")).post("/v1/jwt/sign", json=body)
 
+    problem = problem_of(response)
     assert response.status_code == 422
-    assert problem_of(response)["field"] == field
+    assert problem["field"] == field
+    assert [error["field"] for error in problem["errors"]] == [field]
 
 
 def test_verify_is_audited_with_its_reason(live: Live, jwt_key: str) -> None:
@@ -149,3 +151,39 @@ def test_webhook_refusals(live: Live, fixtures_dir: Path) -> None:
     assert unknown.status_code == 404
     assert wrong_receiver.status_code == 403
     assert as_text.status_code == 415
+
+
+def test_an_alert_cannot_file_events_under_a_reserved_namespace(
+    live: Live, fixtures_dir: Path
+) -> None:
+    notification = json.loads(
+        (fixtures_dir / "alertmanager" / "certificate-expiring.json").read_bytes()
+    )
+    reserved, tenant = (dict(notification["alerts"][0]) for _ in range(2))
+    reserved["fingerprint"] = secrets.token_hex(8)
+    tenant["fingerprint"] = secrets.token_hex(8)
+    reserved["labels"] = {**reserved["labels"], "namespace": "platxa-system"}
+    notification["alerts"] = [reserved, tenant]
+    client = live.client(live.token("webhook:alertmanager"))
+
+    response = client.post(
+        "/v1/webhooks/alertmanager",
+        content=json.dumps(notification),
+        headers={"content-type": "application/json", "X-Request-ID": "am-reserved"},
+    )
+
+    events = [
+        e
+        for e in AuditLog(live.runtime).list(limit=500)
+        if e.request_id == "am-reserved"
+    ]
+    filed = {
+        fingerprint: (e.namespace, e.name)
+        for e in events
+        for fingerprint in (reserved["fingerprint"], tenant["fingerprint"])
+        if fingerprint in (e.detail or "")
+    }
+    assert response.json()["recorded"] == 2
+    assert filed[reserved["fingerprint"]] == (None, None)
+    assert filed[tenant["fingerprint"]] == ("tenant-acme", "odoo-tls")
+    assert all(e.namespace != "platxa-system" for e in events)

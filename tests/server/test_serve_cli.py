@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
+from click.testing import CliRunner
 
 from tests.harness import PXS
 from tests.server.conftest import free_port, pxs_env, pxs_serve
@@ -80,3 +85,35 @@ def test_several_workers(tmp_path: Path) -> None:
 
     assert statuses == {200}
     assert code == 0
+
+
+def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
+    with pxs_serve(pxs_env(tmp_path), "--limit-concurrency", "2") as served:
+        parts = urlsplit(served.url)
+        with socket.create_connection((parts.hostname, parts.port)):
+            refused = httpx.get(f"{served.url}/healthz")
+        served.stop()
+
+    assert refused.status_code == 503
+
+
+def test_keep_alive_outlasts_clients_and_proxies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Idle connections are closed by the client, never under its request."""
+    import uvicorn
+
+    from platxa_secrets import logs, masking
+    from platxa_secrets.cli import serve as serve_module
+
+    options: dict[str, Any] = {}
+    monkeypatch.setattr(serve_module, "_check_store", lambda: None)
+    monkeypatch.setattr(logs, "log_to_stderr", lambda *_: None)
+    monkeypatch.setattr(masking, "install", lambda: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **given: options.update(given))
+
+    result = CliRunner().invoke(serve_module.serve, [])
+
+    assert result.exit_code == 0, result.output
+    assert options["timeout_keep_alive"] > 60  # nginx, cloud balancers: 60 s
+    assert options["limit_concurrency"] == 1000

@@ -12,6 +12,16 @@ writes its own access line (method, path, status, time, request id).
 Every handler masks key and token shapes (`platxa_secrets.masking`).
 SIGTERM stops accepting connections and lets requests in flight finish
 (up to `GRACEFUL_SECONDS`), as Kubernetes expects during a rollout.
+
+Connections: beyond `--limit-concurrency` open connections (or
+requests in flight) in a worker, uvicorn answers 503 at once instead
+of queueing without bound; a request body must arrive within 30 s
+(the app answers 408, see `server.edge`). An idle keep-alive
+connection is kept `KEEP_ALIVE_SECONDS`: longer than the idle timeout
+of the clients and proxies in front (httpx 5 s, nginx and cloud load
+balancers 60 s), so it is always the client that closes an idle
+connection. Were the server to close first, a request sent on the
+connection at that moment could fail with a reset (httpx `ReadError`).
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from platxa_secrets import logs
 
 APP_FACTORY = "platxa_secrets.server.app:app_from_environment"
 GRACEFUL_SECONDS = 20
+KEEP_ALIVE_SECONDS = 75
+LIMIT_CONCURRENCY = 1000
 LOG_LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10}
 _FORMAT = "pxs: %(levelname)s: %(message)s"
 
@@ -44,13 +56,23 @@ _FORMAT = "pxs: %(levelname)s: %(message)s"
     help="Worker processes (each with its own database connections).",
 )
 @click.option(
+    "--limit-concurrency",
+    default=LIMIT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(2, 1_000_000),  # uvicorn counts the asking connection too
+    help="Connections or requests in flight per worker beyond which "
+    "new requests get 503.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
     type=click.Choice(tuple(LOG_LEVELS)),
     help="info logs one line per request.",
 )
-def serve(host: str, port: int, workers: int, log_level: str) -> None:
+def serve(
+    host: str, port: int, workers: int, limit_concurrency: int, log_level: str
+) -> None:
     """Run the HTTP API (secrets, encryption, JWT, webhooks, metrics)."""
     import uvicorn
 
@@ -73,6 +95,8 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         log_config=log_config(log_level),
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=limit_concurrency,
     )
 
 

@@ -17,7 +17,10 @@ or `pxs serve`, which checks the store first. Routes, by area:
   token.
 
 Errors are `application/problem+json` (`problems`, `handlers`); every
-response carries `X-Request-ID` (`edge`). There is no Swagger UI: its
+response carries `X-Request-ID` (`edge`). A path with a trailing slash
+is 404, not a redirect: Starlette would build the redirect from the
+`Host` header the client sent (an open redirect) and copy the query
+string, token included, into `Location`. There is no Swagger UI: its
 page would load scripts from a CDN; `/openapi.json` feeds any viewer.
 """
 
@@ -34,7 +37,7 @@ from fastapi.responses import JSONResponse
 from platxa_secrets.clock import Clock
 from platxa_secrets.core.config import Config, load_config
 from platxa_secrets.server import handlers, problems
-from platxa_secrets.server.edge import MAX_BODY, Edge
+from platxa_secrets.server.edge import BODY_TIMEOUT, MAX_BODY, Edge
 from platxa_secrets.server.metrics import Metrics
 from platxa_secrets.server.routes import crypto, health, jwt, keys, secrets, webhooks
 from platxa_secrets.server.runtimes import Runtimes
@@ -43,17 +46,23 @@ from platxa_secrets.server.state import ServerState
 
 TITLE = "Platxa Secrets"
 THREADS = 0  # inline: measured faster, see runtimes
-_V1_PROBLEMS = (400, 401, 403, 404, 409, 413, 415, 422, 503)
+_V1_PROBLEMS = (400, 401, 403, 404, 408, 409, 413, 415, 422, 503)
 _PUBLIC_PROBLEMS = (503,)
 
 
 def create_app(
-    config: Config, clock: Clock | None = None, *, threads: int = THREADS
+    config: Config,
+    clock: Clock | None = None,
+    *,
+    threads: int = THREADS,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> FastAPI:
     """The application over the store `config` names.
 
     Service calls run on `threads` worker threads, or on the event loop
-    itself with `threads=0` (see `runtimes`). `clock` is for tests.
+    itself with `threads=0` (see `runtimes`). A request body must have
+    arrived `body_timeout` seconds after the request began (`edge`).
+    `clock` is for tests.
     """
     runtimes = Runtimes(config, clock, threads)
     metrics = Metrics()
@@ -73,6 +82,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served below, as a route the metrics can name
+        redirect_slashes=False,
     )
     app.state.pxs = ServerState(config, runtimes, metrics)
     handlers.install(app)
@@ -83,7 +93,13 @@ def create_app(
     for router in (secrets.router, keys.router, crypto.router, webhooks.router):
         app.include_router(router, responses=v1_problems)
 
-    app.add_middleware(Edge, metrics=metrics, max_body=MAX_BODY)
+    app.add_middleware(
+        Edge,
+        metrics=metrics,
+        max_body=MAX_BODY,
+        body_timeout=body_timeout,
+        audit=handlers.edge_audit(runtimes),
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)

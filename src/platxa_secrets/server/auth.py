@@ -1,19 +1,23 @@
 """Who is calling, and what they may do: the `/v1` routes' dependency.
 
 Every `/v1` route takes a `Caller`, which exists only once the request
-has passed these steps, in this order:
+has passed these steps, in this order (a token in the query string was
+already refused by `edge.Edge`, on every path):
 
-1. no token in the query string (it would be in every access log): 401;
-2. exactly one `Authorization: Bearer <token>` header, printable ASCII
+1. exactly one `Authorization: Bearer <token>` header, printable ASCII
    (`server.bearer`): else 401;
-3. the token authenticates (`TokenService.authenticate`): else 401,
+2. the token authenticates (`TokenService.authenticate`): else 401,
    whatever the cause: unknown, expired, revoked, wrong secret;
-4. a request with a body says it is `application/json`: else 415.
+3. a request with a body says it is `application/json`: else 415.
 
-Scopes are checked by each route through the caller (`require`,
-`require_admin`, `require_capability`), before any service runs; a
-refusal is 403 and names the scope that would have allowed the call,
-never the token.
+Scopes are checked through the caller (`require`, `require_admin`,
+`require_capability`) before any service runs; a refusal is 403 and
+names the scope that would have allowed the call, never the token.
+A route whose path names the namespace takes its caller from
+`scoped(level)`, which checks the scope as a dependency: FastAPI
+solves dependencies before it validates the body, so a caller without
+the scope learns nothing about the body's rules. (The body is still
+read, and refused if it is not JSON at all, before any dependency.)
 
 `Caller.run` is the only way a route reaches a service: it stamps the
 runtime with the token's actor (`token:<id>`) and the request id, so
@@ -24,7 +28,7 @@ refused before that point is audited by the error handlers
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -40,13 +44,10 @@ from platxa_secrets.errors import (
     PlatxaSecretsError,
 )
 from platxa_secrets.logs import get_logger
-from platxa_secrets.server.bearer import (
-    bearer_token,
-    refuse_query_token,
-    single_header,
-)
+from platxa_secrets.server.bearer import bearer_token, single_header
 from platxa_secrets.server.edge import request_id_of, route_template
 from platxa_secrets.server.runtimes import Slot
+from platxa_secrets.server.schemas.common import NamespacePath
 from platxa_secrets.server.state import state_of
 from platxa_secrets.services.audit import AuditLog
 
@@ -148,7 +149,6 @@ async def authenticated(
     """The dependency of every `/v1` route: a `Caller`, or a refusal."""
     state = state_of(request)
     try:
-        refuse_query_token(request.scope.get("query_string"))
         headers = [v for k, v in request.scope["headers"] if k == b"authorization"]
         token = bearer_token(single_header(headers))
         principal = await state.runtimes.authenticate(
@@ -168,6 +168,22 @@ async def authenticated(
     request.scope[PRINCIPAL] = principal
     _check_media_type(request)
     return Caller(principal, request)
+
+
+def scoped(level: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency: the caller, once it holds `level` on the path's namespace.
+
+    A malformed namespace is a 422 naming `path.namespace`, as on any
+    route, once the token has authenticated.
+    """
+
+    async def caller_with_scope(
+        namespace: NamespacePath, caller: Annotated[Caller, Depends(authenticated)]
+    ) -> Caller:
+        caller.require(namespace, level)
+        return caller
+
+    return caller_with_scope
 
 
 def principal_of(request: Request) -> Principal | None:

@@ -11,6 +11,12 @@ missing, a malformed body) writes one `http.denied` audit event: the
 actor (`token:<id>` once authenticated, else `http:anonymous`), the
 namespace when the path names a valid one, and as detail the method,
 the route template and the status. Never the token, never a value.
+A token in a query string is refused by `edge.Edge` before routing, on
+any path; `edge_audit` gives it the same kind of event.
+
+A rule broken in a service (`ValidationError` with a `field`) is shown
+like a rule of the request's shape: `errors: [{field, message}]`, and
+the same `field` at the top level.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 from platxa_secrets.core.names import check_namespace
 from platxa_secrets.errors import (
@@ -34,8 +41,8 @@ from platxa_secrets.logs import get_logger
 from platxa_secrets.server import problems
 from platxa_secrets.server.auth import REACHED_SERVICE, principal_of
 from platxa_secrets.server.bearer import INSUFFICIENT_SCOPE, challenge, error_code
-from platxa_secrets.server.edge import request_id_of, route_template
-from platxa_secrets.server.runtimes import ANONYMOUS
+from platxa_secrets.server.edge import RefusalAudit, request_id_of, route_template
+from platxa_secrets.server.runtimes import ANONYMOUS, Runtimes, Slot
 from platxa_secrets.server.state import state_of
 from platxa_secrets.services.audit import AuditLog
 
@@ -86,7 +93,7 @@ async def _on_error(request: Request, exc: PlatxaSecretsError) -> Response:
             INSUFFICIENT_SCOPE, scope=scope if isinstance(scope, str) else None
         )
     elif isinstance(exc, ValidationError) and isinstance(exc.context.get("field"), str):
-        extra["field"] = exc.context["field"]
+        extra = problems.field_errors(exc.context["field"], exc.message)
 
     if family.status >= 500 or family is problems.INVALID_CRYPTO:
         # The operator's message names objects and key ids, never values.
@@ -124,6 +131,18 @@ async def _on_http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         detail = "the request body cannot be parsed as JSON"
     return await respond(request, family, detail, headers=exc.headers)
+
+
+def edge_audit(runtimes: Runtimes) -> RefusalAudit:
+    """How `edge.Edge` records a refusal it made before any route."""
+
+    async def record(scope: Scope, detail: str) -> None:
+        def write(slot: Slot) -> None:
+            AuditLog(slot.runtime).record(DENIED, "denied", None, detail=detail)
+
+        await runtimes.call(ANONYMOUS, request_id_of(scope), write)
+
+    return record
 
 
 async def _audit_refusal(request: Request, status: int) -> None:

@@ -5,13 +5,17 @@
     pxs_http_errors_total{route="…",problem="conflict"} 1
     pxs_http_auth_failures_total{reason="expired"} 3
     pxs_http_request_duration_seconds_bucket{route="…",le="0.005"} 10
+    pxs_census_up 1
     pxs_ciphertexts{kid="7f3a09c1"} 4211
 
 Every label comes from a small, fixed set: the route *template* (never
 the path a caller typed, so names cannot inflate the series), a status,
 a problem slug, an authentication failure class, a key id. Nothing
 here holds a token, a token id or a value. The census (ciphertexts per
-key id) is a count over the store, so it is cached for `CENSUS_TTL`.
+key id) is a count over the store, so it is cached for `CENSUS_TTL`;
+when the store cannot count it, `pxs_ciphertexts` is left out rather
+than shown stale, `pxs_census_up` is 0, and the HTTP counters are
+served all the same.
 
 Counters are per process: with several workers, Prometheus sums the
 series of every worker it scrapes.
@@ -102,7 +106,7 @@ class Metrics:
         self._census = (time.monotonic(), dict(counts))
         return counts
 
-    def render(self, census: Mapping[str | None, int]) -> str:
+    def render(self, census: Mapping[str | None, int] | None) -> str:
         """The exposition text (Prometheus format 0.0.4)."""
         with self._lock:
             lines: list[str] = []
@@ -122,10 +126,13 @@ class Metrics:
             self._histogram(lines)
 
         lines += [
+            "# HELP pxs_census_up 1 if the store counted the census, else 0",
+            "# TYPE pxs_census_up gauge",
+            f"pxs_census_up {int(census is not None)}",
             "# HELP pxs_ciphertexts Stored ciphertexts per data key id",
             "# TYPE pxs_ciphertexts gauge",
         ]
-        for kid, count in sorted(census.items(), key=lambda item: str(item[0])):
+        for kid, count in sorted((census or {}).items(), key=lambda i: str(i[0])):
             lines.append(_sample("pxs_ciphertexts", (("kid", kid or "legacy"),), count))
         return "\n".join(lines) + "\n"
 

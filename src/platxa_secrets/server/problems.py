@@ -10,23 +10,27 @@
 
 `type` names the family (its last part is a stable slug clients may
 switch on), `detail` the object and the rule, `instance` the request
-path (anything shaped like a token or key masked) and `request_id`
-the id that the audit trail and the logs carry.
+path and `request_id` the id that the audit trail and the logs carry.
 Validation problems add `errors`: one `{field, message}` per broken
-rule. Nothing here ever echoes what the caller sent: pydantic's `input`
-is dropped, and a failure to authenticate or to decrypt says no more
-than "invalid".
+rule (a rule a service checks also names its `field` at the top level).
+
+Nothing here ever echoes what the caller sent: pydantic's `input` is
+dropped, a field path part that looks like a key or a token (a JSON
+key is the caller's own text) is replaced, anything shaped like one
+is masked in every text of the document, and a failure to
+authenticate or to decrypt says no more than "invalid".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from platxa_secrets import errors
-from platxa_secrets.masking import mask
+from platxa_secrets.core.shapes import MASK, looks_secret, mask
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:platxa-secrets:problem:"
@@ -60,6 +64,7 @@ NOT_FOUND = Family(404, "not-found", "Not Found")
 METHOD_NOT_ALLOWED = Family(405, "method-not-allowed", "Method Not Allowed")
 CONFLICT = Family(409, "conflict", "Conflict")
 PRECONDITION_FAILED = Family(412, "precondition-failed", "Precondition Failed")
+REQUEST_TIMEOUT = Family(408, "request-timeout", "Request Timeout")
 TOO_LARGE = Family(413, "too-large", "Content Too Large")
 UNSUPPORTED_MEDIA = Family(415, "unsupported-media-type", "Unsupported Media Type")
 VALIDATION = Family(422, "validation", "Unprocessable Content")
@@ -79,6 +84,7 @@ _BY_STATUS = {
         METHOD_NOT_ALLOWED,
         CONFLICT,
         PRECONDITION_FAILED,
+        REQUEST_TIMEOUT,
         TOO_LARGE,
         UNSUPPORTED_MEDIA,
         VALIDATION,
@@ -147,18 +153,52 @@ def body(
     request_id: str,
     extra: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The serialised problem document."""
+    """The serialised problem document, every caller-made text masked.
+
+    `detail`, `instance` and the texts of `extra` (field paths, error
+    messages) can carry the caller's own text: a path, a JSON key, a
+    name quoted by a rule. Anything shaped like a key or token in them
+    is masked here, whoever built the problem.
+    """
     document: dict[str, Any] = {
         "type": TYPE_PREFIX + family.slug,
         "title": family.title,
         "status": family.status,
     }
     if detail:
-        document["detail"] = detail
-    document["instance"] = mask(instance)  # a pasted token stays out
+        document["detail"] = mask(detail)
+    document["instance"] = mask(instance)
     document["request_id"] = request_id
-    document.update(extra or {})
+    document.update(_masked(extra or {}))
     return json.dumps(document, ensure_ascii=True).encode("ascii")
+
+
+@contextmanager
+def body_fields(fields: Mapping[str, str]) -> Iterator[None]:
+    """Name a service's fields as the body fields the caller sent.
+
+    A service names its own field (`parameters.db_host`), which the
+    caller may know by another name (`params.db_host` in the body). A
+    ValidationError raised inside whose field starts with a key of
+    `fields` is raised again as `body.<name>`, its message saying so.
+    """
+    try:
+        yield
+    except errors.ValidationError as exc:
+        field = exc.context.get("field")
+        head, dot, rest = field.partition(".") if isinstance(field, str) else ("",) * 3
+        if not isinstance(field, str) or head not in fields:
+            raise
+        shown = fields[head] + dot + rest
+        context = {**exc.context, "field": f"body.{shown}"}
+        raise errors.ValidationError(
+            exc.message.replace(field, shown, 1), **context
+        ) from None
+
+
+def field_errors(field: str, message: str) -> dict[str, Any]:
+    """The `errors` member for one broken rule, and its top-level `field`."""
+    return {"field": field, "errors": [{"field": field, "message": message}]}
 
 
 def validation_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
@@ -175,7 +215,9 @@ def validation_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
         location = [_part(p) for p in error.get("loc", ()) if p != "[key]"]
         message = str(error.get("msg", "is invalid"))
         message = message.removeprefix("Value error, ")
-        shown.append({"field": ".".join(location) or "body", "message": message})
+        entry = {"field": ".".join(location) or "body", "message": message}
+        if entry not in shown:  # a path parameter a dependency checks too
+            shown.append(entry)
     return shown
 
 
@@ -193,8 +235,22 @@ def summary(problems: Sequence[Mapping[str, str]]) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def _masked(value: Any) -> Any:
+    """`value` with `mask` applied to every string it holds."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
+
+
 def _part(part: object) -> str:
+    """One part of a field path, safe to show: a JSON key is the caller's."""
     text = str(part)
+    if looks_secret(text):
+        return MASK
     if len(text) > _MAX_FIELD_PART:
         text = text[: _MAX_FIELD_PART - 1] + "…"
     return text.encode("ascii", "backslashreplace").decode("ascii")

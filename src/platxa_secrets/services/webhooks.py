@@ -10,8 +10,11 @@ A delivery that records something writes one `webhook.receive` event
 with the counts, and one child event per recorded alert, all in the
 transaction that stores the alerts. An alert's event is filed under the
 secret its `namespace` and `secret` labels name, when both are valid
-names; its detail holds the status, alertname, fingerprint and times,
-never annotation text (annotations can carry anything).
+names and the namespace is not reserved for the service itself
+(`platxa-system`: labels are the sender's text, and must not file
+events among the service's own). Its detail holds the status,
+alertname, fingerprint and times, never annotation text (annotations
+can carry anything).
 
 A malformed body is refused whole: nothing is stored, and one error
 event names the field and rule that broke.
@@ -24,7 +27,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from platxa_secrets.clock import to_text
-from platxa_secrets.core.names import check_name, check_namespace
+from platxa_secrets.core.names import (
+    RESERVED_NAMESPACES,
+    check_name,
+    check_namespace,
+)
 from platxa_secrets.core.store import alert_rows
 from platxa_secrets.core.store.alert_rows import AlertRow
 from platxa_secrets.core.store.db import Tx
@@ -153,6 +160,8 @@ def _row(receiver: str, alert: Alert, now: str) -> AlertRow:
 def _alert_outcome(receiver: str, alert: Alert) -> Outcome:
     """The event of one recorded alert: names, ids and times only."""
     namespace = _valid(check_namespace, alert.labels.get("namespace"))
+    if namespace in RESERVED_NAMESPACES:
+        namespace = None  # an alert's labels are no way into the service's own
     name = _valid(check_name, alert.labels.get("secret")) if namespace else None
     alertname = alert.alertname or ""
     shown = (

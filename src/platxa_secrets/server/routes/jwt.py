@@ -23,7 +23,7 @@ from platxa_secrets.errors import AuthenticationError
 from platxa_secrets.logs import get_logger
 from platxa_secrets.server.auth import Caller, authenticated
 from platxa_secrets.server.edge import request_id_of
-from platxa_secrets.server.problems import InvalidJwt
+from platxa_secrets.server.problems import InvalidJwt, body_fields
 from platxa_secrets.server.runtimes import ANONYMOUS, Slot
 from platxa_secrets.server.schemas.tokens import (
     Jwks,
@@ -53,9 +53,10 @@ async def jwks(request: Request, response: Response) -> dict[str, Any]:
 async def sign(body: SignIn, caller: CallerDep) -> SignOut:
     caller.require_capability(JWT_SIGN)
     ttl = timedelta(seconds=body.ttl) if body.ttl is not None else None
-    token = await caller.run(
-        lambda slot: slot.jwt.sign(body.claims, ttl=ttl, audience=body.audience)
-    )
+    with body_fields({"claims": "claims", "ttl": "ttl", "audience": "audience"}):
+        token = await caller.run(
+            lambda slot: slot.jwt.sign(body.claims, ttl=ttl, audience=body.audience)
+        )
     return SignOut(token=token)
 
 

@@ -3,11 +3,18 @@
 Scopes: `read` lists, reads and shows history; `write` writes, deletes,
 undeletes and provisions; `admin` on the namespace destroys.
 
+Each route takes its caller from `scoped(level)`: the token and its
+scope on the path's namespace are checked before the body is
+validated, so a caller without the scope learns none of its rules.
+
 Check-and-set. `PUT` takes the expected newest version either in the
 body (`"cas": N`, 0 = must not exist) or as a precondition header,
 `If-Match: "N"` (the `ETag` a `GET` returned) or `If-None-Match: *`
 (create only). A mismatch is 409 Conflict for `cas` and 412
-Precondition Failed for the headers, as RFC 9110 §13.1 asks.
+Precondition Failed for the headers, as RFC 9110 §13.1 asks. A `PUT`
+whose type and values equal the newest version's writes nothing and
+answers `changed: false`, as `pxs secret set` does; either way the
+response's `ETag` is the newest version.
 """
 
 from __future__ import annotations
@@ -16,16 +23,18 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from pydantic import BeforeValidator, Field
 
 from platxa_secrets.errors import ConflictError, ValidationError
-from platxa_secrets.server.auth import Caller, authenticated
-from platxa_secrets.server.problems import PreconditionFailed
+from platxa_secrets.server.auth import Caller, scoped
+from platxa_secrets.server.problems import PreconditionFailed, body_fields
 from platxa_secrets.server.runtimes import Slot
 from platxa_secrets.server.schemas.common import (
-    LABEL_PATTERN,
     SUBDOMAIN_PATTERN,
+    NamespacePath,
     encode_base64,
     problem_responses,
+    query_integer,
 )
 from platxa_secrets.server.schemas.secrets import (
     MarkedVersions,
@@ -43,16 +52,10 @@ from platxa_secrets.services.secrets import SecretService
 from platxa_secrets.services.templates import BUILTINS
 
 router = APIRouter(prefix="/v1/namespaces/{namespace}", tags=["secrets"])
-CallerDep = Annotated[Caller, Depends(authenticated)]
-Namespace = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=63,
-        pattern=LABEL_PATTERN,
-        description="an RFC 1123 label, e.g. tenant-acme",
-    ),
-]
+Reader = Annotated[Caller, Depends(scoped("read"))]
+Writer = Annotated[Caller, Depends(scoped("write"))]
+Owner = Annotated[Caller, Depends(scoped("admin"))]
+Namespace = NamespacePath
 Name = Annotated[
     str,
     Path(
@@ -70,12 +73,13 @@ VersionsQuery = Annotated[
         description="comma-separated versions (default: the newest)",
     ),
 ]
+# Constraints first: after the validator, they would not reach the schema.
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION), BeforeValidator(query_integer)]
 _ETAG = re.compile(r'\s*"([0-9]{1,10})"\s*|\s*([0-9]{1,10})\s*')
 
 
 @router.get("/secrets", response_model=VersionList, summary="List secrets")
-async def list_secrets(namespace: Namespace, caller: CallerDep) -> VersionList:
-    caller.require(namespace, "read")
+async def list_secrets(namespace: Namespace, caller: Reader) -> VersionList:
     infos = await caller.run_recorded(
         "secret.list",
         namespace,
@@ -89,11 +93,10 @@ async def list_secrets(namespace: Namespace, caller: CallerDep) -> VersionList:
 async def get_secret(
     namespace: Namespace,
     name: Name,
-    caller: CallerDep,
+    caller: Reader,
     response: Response,
-    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+    version: Annotated[Version | None, Query()] = None,
 ) -> SecretOut:
-    caller.require(namespace, "read")
     found = await caller.run(
         lambda slot: SecretService(slot.runtime).get(namespace, name, version)
     )
@@ -119,11 +122,11 @@ async def put_secret(
     namespace: Namespace,
     name: Name,
     body: SecretWrite,
-    caller: CallerDep,
+    caller: Writer,
+    response: Response,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
     if_none_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> WriteOut:
-    caller.require(namespace, "write")
     cas, precondition = _expected_version(body.cas, if_match, if_none_match)
     data = body.values()
 
@@ -131,7 +134,13 @@ async def put_secret(
         service = SecretService(slot.runtime)
         try:
             info = service.put(
-                namespace, name, data, secret_type=body.type, cas=cas, replace=True
+                namespace,
+                name,
+                data,
+                secret_type=body.type,
+                cas=cas,
+                replace=True,
+                skip_unchanged=True,
             )
         except ConflictError as exc:
             if precondition:
@@ -139,7 +148,9 @@ async def put_secret(
             raise
         return WriteOut.of(info)
 
-    return await caller.run(write)
+    written = await caller.run(write)
+    response.headers["ETag"] = f'"{written.version}"'
+    return written
 
 
 @router.get(
@@ -147,8 +158,7 @@ async def put_secret(
     response_model=VersionList,
     summary="History of a secret",
 )
-async def history(namespace: Namespace, name: Name, caller: CallerDep) -> VersionList:
-    caller.require(namespace, "read")
+async def history(namespace: Namespace, name: Name, caller: Reader) -> VersionList:
     infos = await caller.run_recorded(
         "secret.history",
         namespace,
@@ -162,9 +172,8 @@ async def history(namespace: Namespace, name: Name, caller: CallerDep) -> Versio
     "/secrets/{name}", response_model=MarkedVersions, summary="Soft-delete versions"
 )
 async def delete_secret(
-    namespace: Namespace, name: Name, caller: CallerDep, versions: VersionsQuery = None
+    namespace: Namespace, name: Name, caller: Writer, versions: VersionsQuery = None
 ) -> MarkedVersions:
-    caller.require(namespace, "write")
     chosen = _versions(versions)
     changed = await caller.run(
         lambda slot: SecretService(slot.runtime).delete(namespace, name, chosen)
@@ -178,9 +187,8 @@ async def delete_secret(
     summary="Restore soft-deleted versions",
 )
 async def undelete_secret(
-    namespace: Namespace, name: Name, caller: CallerDep, versions: VersionsQuery = None
+    namespace: Namespace, name: Name, caller: Writer, versions: VersionsQuery = None
 ) -> MarkedVersions:
-    caller.require(namespace, "write")
     chosen = _versions(versions)
     changed = await caller.run(
         lambda slot: SecretService(slot.runtime).undelete(namespace, name, chosen)
@@ -194,9 +202,8 @@ async def undelete_secret(
     summary="Erase versions for good (admin on the namespace)",
 )
 async def destroy_secret(
-    namespace: Namespace, name: Name, caller: CallerDep, versions: VersionsQuery = None
+    namespace: Namespace, name: Name, caller: Owner, versions: VersionsQuery = None
 ) -> MarkedVersions:
-    caller.require(namespace, "admin")
     chosen = _versions(versions)
     changed = await caller.run(
         lambda slot: SecretService(slot.runtime).destroy(namespace, name, chosen)
@@ -208,21 +215,21 @@ async def destroy_secret(
     "/provision", response_model=ProvisionOut, summary="Provision from a template"
 )
 async def provision(
-    namespace: Namespace, body: ProvisionIn, caller: CallerDep
+    namespace: Namespace, body: ProvisionIn, caller: Writer
 ) -> ProvisionOut:
-    caller.require(namespace, "write")
     template = BUILTINS.get(body.template)
     if template is None:
         raise ValidationError(
             f"template must be a built-in template: {', '.join(sorted(BUILTINS))}",
-            field="template",
+            field="body.template",
         )
 
-    result = await caller.run(
-        lambda slot: ProvisioningService(slot.runtime).provision(
-            namespace, template, body.params
+    with body_fields({"parameters": "params"}):
+        result = await caller.run(
+            lambda slot: ProvisioningService(slot.runtime).provision(
+                namespace, template, body.params
+            )
         )
-    )
     written = result.written
     return ProvisionOut(
         namespace=written.namespace,
@@ -248,12 +255,13 @@ def _expected_version(
     if cas is not None or (if_match is not None and if_none_match is not None):
         raise ValidationError(
             "give one check-and-set: the cas field, If-Match or If-None-Match",
-            field="cas",
+            field="body.cas",
         )
     if if_none_match is not None:
         if if_none_match.strip() != "*":
             raise ValidationError(
-                'If-None-Match must be "*" (create only)', field="If-None-Match"
+                'If-None-Match must be "*" (create only)',
+                field="header.if-none-match",
             )
         return 0, True
 
@@ -261,6 +269,6 @@ def _expected_version(
     if match is None or int(match.group(1) or match.group(2)) < 1:
         raise ValidationError(
             'If-Match must be one version as an entity tag, such as "3"',
-            field="If-Match",
+            field="header.if-match",
         )
     return int(match.group(1) or match.group(2)), True

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,6 +21,7 @@ from platxa_secrets.server.problems import family_of_status
 
 MAX_VALUE_BYTES = MAX_SECRET_BYTES
 _MAX_BASE64_CHARS = 4 * ((MAX_VALUE_BYTES + 2) // 3)
+_DIGITS = re.compile(r"[0-9]{1,10}")
 _BASE64_RULE = "must be standard base64 (RFC 4648 §4: A-Z a-z 0-9 + /, padded with =)"
 
 
@@ -55,6 +58,20 @@ def unicode_text(value: str) -> str:
     return value
 
 
+def query_integer(value: object) -> object:
+    """A query parameter's integer, written in digits and nothing else.
+
+    A query string is text, so pydantic would read `" 1"`, `"1.0"` or
+    `"+1"` as 1; one spelling per number leaves no room for a client
+    and a proxy to disagree about what was asked.
+    """
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            raise ValueError("must be a whole number in digits 0-9, nothing else")
+        return int(value)
+    return value
+
+
 Base64Value = Annotated[
     bytes,
     BeforeValidator(decode_base64),
@@ -71,15 +88,29 @@ Text = Annotated[str, AfterValidator(unicode_text)]
 # The rules of core.names, for the schema (the services check them too).
 LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+NamespacePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=63,
+        pattern=LABEL_PATTERN,
+        description="an RFC 1123 label, e.g. tenant-acme",
+    ),
+]
 KeyName = Annotated[
     str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
 ]
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are refused, not ignored."""
+    """A request body: unknown fields are refused, and types are strict.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: `true` is not 1, `"0"` is not 0 and `1.5` is not an integer;
+    a client that sends the wrong type learns it instead of having it
+    guessed.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class FieldProblem(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
+from platxa_secrets.core.shapes import quoted
 from platxa_secrets.server.schemas.common import Base64Value, Body, KeyName, Text
 from platxa_secrets.services.secret_models import MAX_VERSION, VersionInfo
 
@@ -19,7 +20,8 @@ class SecretWrite(Body):
 
     `data` holds base64 values, `string_data` text (stored as UTF-8),
     as in a Kubernetes Secret; a key may appear in only one of them.
-    `cas` (or an `If-Match` header) makes the write conditional.
+    `cas` (or an `If-Match` header) makes the write conditional. At
+    least one key: an empty version would hide the values before it.
     """
 
     type: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
@@ -37,10 +39,15 @@ class SecretWrite(Body):
 
     @model_validator(mode="after")
     def _one_place_per_key(self) -> SecretWrite:
+        if not self.data and not self.string_data:
+            raise ValueError(
+                "data and string_data are both empty; a version holds at least "
+                "one key (to remove a secret, DELETE it)"
+            )
         both = sorted(set(self.data) & set(self.string_data))
         if both:
             raise ValueError(
-                f"key {both[0]!r} is in both data and string_data; give it once"
+                f"key {quoted(both[0])} is in both data and string_data; give it once"
             )
         return self
 
