@@ -78,6 +78,28 @@ def test_serves_logs_without_query_strings_and_stops_on_sigterm(
     assert token not in stderr and token.split("_")[2] not in stderr
 
 
+def test_a_port_in_use_is_one_line_and_exit_78(tmp_path: Path) -> None:
+    env = pxs_env(tmp_path)
+    subprocess.run([str(PXS), "init"], env=env, capture_output=True, check=True)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(PXS), "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 78
+    assert result.stderr.decode() == (
+        f"pxs: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another --host or --port\n"
+    )
+
+
 def test_several_workers(tmp_path: Path) -> None:
     with pxs_serve(pxs_env(tmp_path), "--workers", "2") as served:
         statuses = {httpx.get(f"{served.url}/readyz").status_code for _ in range(10)}

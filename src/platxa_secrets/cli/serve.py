@@ -79,6 +79,7 @@ def serve(
     from platxa_secrets.masking import install
 
     _check_store()
+    _check_address(host, port)
 
     logs.log_to_stderr(LOG_LEVELS[log_level], "pxs")
     install()
@@ -98,6 +99,30 @@ def serve(
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=limit_concurrency,
     )
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail with one line, before uvicorn starts, when the address is taken.
+
+    uvicorn would log a traceback-like error and exit 3, which this CLI
+    uses for "not found".
+    """
+    import socket
+
+    from platxa_secrets.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror or 'unavailable'}); "
+            "choose another --host or --port",
+            field="port",
+        ) from None
 
 
 def _check_store() -> None:
