@@ -20,7 +20,7 @@ from platxa_secrets.core.store.audit_rows import AuditEvent
 from platxa_secrets.core.store.db import Tx
 from platxa_secrets.errors import PlatxaSecretsError, ValidationError
 from platxa_secrets.logs import get_logger
-from platxa_secrets.services import audit_chain, audit_genesis
+from platxa_secrets.services import audit_chain
 from platxa_secrets.services.audit_query import event_filter
 from platxa_secrets.services.runtime import Runtime
 
@@ -151,6 +151,8 @@ class AuditLog:
         missing raises `StoreError` naming what was found.
         """
         self._runtime.ready()
+        from platxa_secrets.services import audit_genesis  # init only
+
         return audit_genesis.start(self._runtime, by_init=True).sealed
 
     def _event(

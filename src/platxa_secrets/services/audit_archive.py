@@ -28,7 +28,7 @@ file is removed again and the store is as before.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from platxa_secrets.core.store import audit_chain_rows, audit_rows
@@ -165,7 +165,7 @@ def _checkpoint(
         created_by=runtime.actor,
         checkpoint_mac="",
     )
-    return replace(unsigned, checkpoint_mac=checkpoint_mac(key, unsigned))
+    return unsigned._replace(checkpoint_mac=checkpoint_mac(key, unsigned))
 
 
 def _commit(tx: Tx, checkpoint: Checkpoint) -> None:

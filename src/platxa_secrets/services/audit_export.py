@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -112,7 +111,7 @@ def event_from_record(record: Any) -> AuditEvent:
 
 def checkpoint_record(checkpoint: Checkpoint) -> dict[str, Any]:
     """The last line of an archive: the checkpoint, without its row id."""
-    fields = asdict(checkpoint)
+    fields = checkpoint._asdict()
     del fields["id"]
     return {"checkpoint": fields}
 

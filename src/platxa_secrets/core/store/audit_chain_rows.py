@@ -10,6 +10,7 @@ each archive: where the archived part of the chain ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from platxa_secrets.core.store.db import Row, Tx
 
@@ -19,8 +20,7 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class ChainHead:
+class ChainHead(NamedTuple):
     """The last link of the chain: its seq, its mac, and an HMAC of both."""
 
     seq: int
@@ -28,8 +28,7 @@ class ChainHead:
     head_mac: str | None
 
 
-@dataclass(frozen=True)
-class LegacyMarker:
+class LegacyMarker(NamedTuple):
     """What migration 0004 found from before the chain: events up to an id."""
 
     events: int
@@ -48,8 +47,7 @@ class WrappedChainKey:
         return f"WrappedChainKey(id={self.id}, master_kid={self.master_kid!r})"
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):
     """Where an archive ended: events first_seq..seq left the store."""
 
     first_seq: int

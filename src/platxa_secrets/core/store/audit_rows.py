@@ -12,7 +12,7 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from platxa_secrets.core.store.db import Row, Tx
 
@@ -43,8 +43,7 @@ class AuditEvent:
     mac: str | None = None
 
 
-@dataclass(frozen=True)
-class EventFilter:
+class EventFilter(NamedTuple):
     """Which events a listing wants; every field optional.
 
     `since` and `until` are stored-form timestamps (`clock.to_text`),
@@ -59,8 +58,7 @@ class EventFilter:
     until: str | None = None
 
 
-@dataclass(frozen=True)
-class EventTally:
+class EventTally(NamedTuple):
     """How many events there are, how many chained, the newest unchained id."""
 
     events: int
