@@ -7,10 +7,11 @@ import json
 import secrets
 from pathlib import Path
 
+import httpx
 import pytest
 
 from platxa_secrets.services.audit import AuditLog
-from tests.server.conftest import Live, problem_of
+from tests.server.conftest import Live, problem_of, pxs_env, pxs_serve
 
 
 def _segment(document: dict[str, object]) -> str:
@@ -26,6 +27,14 @@ def test_jwks_is_public_and_holds_public_members_only(live: Live, jwt_key: str) 
     assert jwt_key in {key["kid"] for key in keys}
     assert all(not {"d", "p", "q", "dp", "dq", "qi"} & set(key) for key in keys)
     assert response.headers["cache-control"] == "public, max-age=60"
+
+
+def test_an_empty_jwks_is_not_cached(tmp_path: Path) -> None:
+    with pxs_serve(pxs_env(tmp_path)) as served:
+        empty = httpx.get(f"{served.url}/.well-known/jwks.json", timeout=10)
+
+    assert empty.json() == {"keys": []}
+    assert empty.headers["cache-control"] == "no-store"
 
 
 def test_sign_then_verify(live: Live, jwt_key: str) -> None:

@@ -316,5 +316,6 @@ def test_the_readme_fastapi_example_answers_403_for_another_namespace(
     assert own.json() == {"tenant": "tenant-acme"}
     assert other.status_code == 403
     assert other.headers["content-type"] == "application/problem+json"
+    assert 'error="insufficient_scope"' in other.headers["www-authenticate"]
     assert "tenant-b" in other.json()["detail"] and text not in other.text
     assert health.status_code == 200

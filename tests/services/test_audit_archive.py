@@ -19,7 +19,7 @@ import pytest
 from platxa_secrets.api import Platxa
 from platxa_secrets.clock import FrozenClock
 from platxa_secrets.core.config import Config
-from platxa_secrets.errors import ValidationError
+from platxa_secrets.errors import ConflictError, ValidationError
 from platxa_secrets.services.audit_archive import archive, verify_archive
 from platxa_secrets.services.audit_archive_check import (
     CHECKPOINT_LINE_MAX,
@@ -195,7 +195,7 @@ def test_an_existing_file_is_never_overwritten(aged: Platxa, out: Path) -> None:
     target = out / "audit.jsonl"
     target.write_bytes(b"keep me\n")
 
-    with pytest.raises(ValidationError, match="never overwritten"):
+    with pytest.raises(ConflictError, match="never overwritten"):
         archive(aged.runtime, "2h", target)
 
     assert target.read_bytes() == b"keep me\n"

@@ -18,7 +18,7 @@ import pytest
 from platxa_secrets.api import Platxa
 from platxa_secrets.clock import FrozenClock
 from platxa_secrets.core.config import Config
-from platxa_secrets.errors import ValidationError
+from platxa_secrets.errors import ConflictError, ValidationError
 from platxa_secrets.services import audit_export
 from platxa_secrets.services.audit_verify import verify_store
 from platxa_secrets.services.initialise import initialise
@@ -141,6 +141,6 @@ def test_export_to_a_file_is_private_and_never_overwrites(
 
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert len(target.read_bytes().splitlines()) == 5
-    with pytest.raises(ValidationError, match="never overwritten"):
+    with pytest.raises(ConflictError, match="never overwritten"):
         audit_export.export_file(busy.runtime, target)
     assert verify_store(busy.runtime).ok

@@ -64,6 +64,7 @@ from platxa_secrets.errors import (
 from platxa_secrets.logs import get_logger
 from platxa_secrets.masking import mask
 from platxa_secrets.server.bearer import (
+    INSUFFICIENT_SCOPE,
     REALM,
     bearer_token,
     challenge,
@@ -118,7 +119,8 @@ class BearerAuthMiddleware:
             await _refuse(scope, send, 401, mask(exc.message), header)
             return
         except PermissionDeniedError as exc:
-            await _refuse(scope, send, 403, mask(exc.message), None)
+            header = challenge(INSUFFICIENT_SCOPE, self._realm)
+            await _refuse(scope, send, 403, mask(exc.message), header)
             return
         except PlatxaSecretsError as exc:
             log.warning("token verification failed: %s", exc.message)
@@ -149,7 +151,8 @@ class BearerAuthMiddleware:
         except PermissionDeniedError as exc:
             if started:
                 raise
-            await _refuse(scope, send, 403, mask(exc.message), None)
+            header = challenge(INSUFFICIENT_SCOPE, self._realm)
+            await _refuse(scope, send, 403, mask(exc.message), header)
 
     def _authenticate(self, scope: Scope) -> Principal | None:
         """The request's principal; None on an exempt path."""

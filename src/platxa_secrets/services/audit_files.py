@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from platxa_secrets.errors import ValidationError
+from platxa_secrets.errors import ConflictError, ValidationError
 
 
 class PrivateFile:
@@ -65,7 +65,7 @@ class PrivateFile:
         try:
             os.link(self._temporary, self.path)
         except FileExistsError:
-            raise ValidationError(
+            raise ConflictError(
                 f"{self.path} exists; an audit file is never overwritten",
                 field=self._field,
             ) from None
@@ -137,7 +137,7 @@ def _check_free(path: Path, field: str) -> None:
     if not path.name:
         raise ValidationError(f"--{field} needs a file name", field=field)
     if path.exists() or path.is_symlink():
-        raise ValidationError(
+        raise ConflictError(
             f"{path} exists; an audit file is never overwritten", field=field
         )
     directory = path.parent if str(path.parent) else Path(".")

@@ -45,7 +45,10 @@ async def jwks(request: Request, response: Response) -> dict[str, Any]:
     keys = await state_of(request).runtimes.call(
         ANONYMOUS, request_id_of(request.scope), lambda slot: slot.jwt.jwks()
     )
-    response.headers["Cache-Control"] = "public, max-age=60"
+    # An empty set is not cached: the first key signs at once, and a
+    # relying party must not keep "no keys" for a minute.
+    cached = bool(keys.get("keys"))
+    response.headers["Cache-Control"] = "public, max-age=60" if cached else "no-store"
     return keys
 
 
