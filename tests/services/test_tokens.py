@@ -458,6 +458,19 @@ def test_rotation_is_refused_for_revoked_expired_or_already_rotated_tokens(
     assert sorted(rows(world, "api_tokens")) == sorted(before)
 
 
+def test_a_token_whose_successor_was_revoked_can_be_rotated_again(
+    service: TokenService,
+) -> None:
+    _, first = service.create("hook", ["webhook:alertmanager"], DAY)
+    _, second = service.rotate(first.id, HOUR)
+    service.revoke(second.id)
+
+    text, third = service.rotate(first.id, HOUR)
+
+    assert third.rotated_from == first.id
+    assert service.authenticate(text).token_id == third.id
+
+
 # -- no leaks -----------------------------------------------------------------
 
 

@@ -76,9 +76,14 @@ def list_tokens(tx: Tx, include_revoked: bool) -> list[TokenRecord]:
 
 
 def successor_of(tx: Tx, token_id: str) -> str | None:
-    """The id of the token that `token_id` was rotated into, if any."""
+    """The id of the live token that `token_id` was rotated into, if any.
+
+    A revoked successor does not count: the old token may then be
+    rotated again, instead of ending in a token nobody can replace.
+    """
     found = tx.scalar(
-        "SELECT id FROM api_tokens WHERE rotated_from = ? ORDER BY created_at, id",
+        "SELECT id FROM api_tokens WHERE rotated_from = ? AND revoked_at IS NULL "
+        "ORDER BY created_at, id",
         (token_id,),
     )
     return None if found is None else str(found)
