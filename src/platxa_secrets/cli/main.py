@@ -42,8 +42,20 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class _PipeClosed(Exception):
+    """stdout's reader went away (`pxs … | head`); not an error."""
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Click turns a broken pipe into a silent exit 1; the shell's own
+        # convention (141, SIGPIPE) tells a script what really happened.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
@@ -100,7 +112,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         _quiet_stdout()
         sys.exit(141)
     except OSError as exc:
