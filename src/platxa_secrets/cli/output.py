@@ -44,7 +44,7 @@ def emit_table(
 
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrap long paths, never cut
     for row in rows:
         table.add_row(*("" if c is None else str(c) for c in row))
     console.print(table)
