@@ -161,6 +161,17 @@ def find_leaks(content: str | bytes) -> list[Finding]:
     return sorted(found, key=lambda f: (f.line, f.column, f.kind, f.fingerprint))
 
 
+def leak_spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of each verified match in `text` as written.
+
+    For tools that must see the matched text themselves (the
+    detect-secrets plugin hashes it); nothing here keeps or logs it.
+    Encoded forms are not decoded: `find_leaks` does that.
+    """
+    for match in _matches(text):
+        yield match.kind, match.start, match.end
+
+
 def as_text(content: str | bytes) -> str:
     """Text of `content`, read as a file: UTF-16 decoded, and UTF-8 with
     undecodable bytes kept (surrogateescape), not lost."""
