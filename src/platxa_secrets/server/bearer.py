@@ -30,9 +30,16 @@ import re
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, unquote_plus
 
+from platxa_secrets.core.shapes import mask
 from platxa_secrets.core.text import decode_or_none
 from platxa_secrets.core.token_format import PATTERN
-from platxa_secrets.errors import AuthenticationError, ConfigError
+from platxa_secrets.errors import (
+    AuthenticationError,
+    ConfigError,
+    PermissionDeniedError,
+    PlatxaSecretsError,
+)
+from platxa_secrets.logs import get_logger
 
 REALM = "platxa-secrets"
 INVALID_REQUEST = "invalid_request"
@@ -47,6 +54,8 @@ _VISIBLE = re.compile(r"[\x20-\x7e\t]*")
 _QUOTABLE = re.compile(r"[\x20-\x7e]*")
 _QUERY_NAMES = frozenset({"access_token", "token"})
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
+UNAVAILABLE = "tokens cannot be verified right now; try again later"
+log = get_logger(__name__)
 
 
 def single_header(values: Sequence[str | bytes]) -> str | bytes | None:
@@ -172,6 +181,22 @@ def challenge(error: str | None, realm: str = REALM, scope: str | None = None) -
     if scope is not None:
         parts.append(f'scope="{_quoted(scope)}"')
     return ", ".join(parts)
+
+
+def refusal(exc: PlatxaSecretsError, realm: str) -> tuple[int, str, str | None]:
+    """Status, detail and `WWW-Authenticate` for a failed token check.
+
+    One answer for the ASGI middleware and the Flask decorator: 401 for
+    the credential, 403 for its scopes, 503 when the store cannot say —
+    never a 401 that would make a client drop a good token.
+    """
+    if isinstance(exc, AuthenticationError):
+        log.info("request refused: %s", getattr(exc, "reason", "unknown"))
+        return 401, mask(exc.message), challenge(error_code(exc), realm)
+    if isinstance(exc, PermissionDeniedError):
+        return 403, mask(exc.message), challenge(INSUFFICIENT_SCOPE, realm)
+    log.warning("token verification failed: %s", exc.message)
+    return 503, UNAVAILABLE, None
 
 
 def problem(status: int, detail: str) -> bytes:

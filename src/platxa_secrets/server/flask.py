@@ -40,21 +40,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from platxa_secrets.core.scopes import LEVELS, Principal, Scope, parse_scope
 from platxa_secrets.errors import (
-    AuthenticationError,
     ConfigError,
     PermissionDeniedError,
     PlatxaSecretsError,
 )
-from platxa_secrets.logs import get_logger
-from platxa_secrets.masking import mask
 from platxa_secrets.server.bearer import (
     INSUFFICIENT_SCOPE,
     REALM,
     bearer_token,
     challenge,
     check_realm,
-    error_code,
     problem,
+    refusal,
     refuse_query_token,
     single_header,
 )
@@ -65,9 +62,7 @@ if TYPE_CHECKING:
 View = TypeVar("View", bound=Callable[..., Any])
 Verify = Callable[[str], Principal]
 
-log = get_logger(__name__)
 EXTENSION = "platxa_secrets"
-_UNAVAILABLE = "tokens cannot be verified right now; try again later"
 
 
 @dataclass(frozen=True)
@@ -98,15 +93,8 @@ def require_token(
             settings = _settings(verify)
             try:
                 principal = _authenticate(settings.verify)
-            except AuthenticationError as exc:
-                log.info("request refused: %s", getattr(exc, "reason", "unknown"))
-                header = challenge(error_code(exc), settings.realm)
-                return _answer(401, mask(exc.message), header)
-            except PermissionDeniedError as exc:
-                return _answer(403, mask(exc.message), None)
             except PlatxaSecretsError as exc:
-                log.warning("token verification failed: %s", exc.message)
-                return _answer(503, _UNAVAILABLE, None)
+                return _answer(*refusal(exc, settings.realm))
 
             if required is not None:
                 try:

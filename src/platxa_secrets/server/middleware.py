@@ -57,20 +57,15 @@ from typing import TYPE_CHECKING, Any
 
 from platxa_secrets.core.scopes import Principal
 from platxa_secrets.errors import (
-    AuthenticationError,
     PermissionDeniedError,
     PlatxaSecretsError,
 )
-from platxa_secrets.logs import get_logger
-from platxa_secrets.masking import mask
 from platxa_secrets.server.bearer import (
-    INSUFFICIENT_SCOPE,
     REALM,
     bearer_token,
-    challenge,
     check_realm,
-    error_code,
     problem,
+    refusal,
     refuse_query_token,
     single_header,
 )
@@ -85,10 +80,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Verify = Callable[[str], Principal]
 
-log = get_logger(__name__)
 STATE_KEY = "principal"
 _POLICY_VIOLATION = 1008
-_UNAVAILABLE = "tokens cannot be verified right now; try again later"
 
 
 class BearerAuthMiddleware:
@@ -113,18 +106,8 @@ class BearerAuthMiddleware:
 
         try:
             principal = self._authenticate(scope)
-        except AuthenticationError as exc:
-            log.info("request refused: %s", getattr(exc, "reason", "unknown"))
-            header = challenge(error_code(exc), self._realm)
-            await _refuse(scope, send, 401, mask(exc.message), header)
-            return
-        except PermissionDeniedError as exc:
-            header = challenge(INSUFFICIENT_SCOPE, self._realm)
-            await _refuse(scope, send, 403, mask(exc.message), header)
-            return
         except PlatxaSecretsError as exc:
-            log.warning("token verification failed: %s", exc.message)
-            await _refuse(scope, send, 503, _UNAVAILABLE, None)
+            await _refuse(scope, send, *refusal(exc, self._realm))
             return
 
         if principal is not None:
@@ -151,8 +134,7 @@ class BearerAuthMiddleware:
         except PermissionDeniedError as exc:
             if started:
                 raise
-            header = challenge(INSUFFICIENT_SCOPE, self._realm)
-            await _refuse(scope, send, 403, mask(exc.message), header)
+            await _refuse(scope, send, *refusal(exc, self._realm))
 
     def _authenticate(self, scope: Scope) -> Principal | None:
         """The request's principal; None on an exempt path."""
